@@ -1,0 +1,97 @@
+//! The customer registry: one record per person or organisation, shared by dealers,
+//! service stations and the hotline.
+//!
+//! - [`domain`]: values and rules (normalised contact points, national ID protection);
+//! - [`store`]: PostgreSQL persistence in the `customers` schema;
+//! - [`api`]: the `dealernet.customers.v1.CustomerService` handlers;
+//! - [`demo`]: realistic generated customers for `dev` mode and benchmarks.
+
+pub mod api;
+pub mod demo;
+pub mod domain;
+mod error;
+pub mod store;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use dealernet_kit::{auth::Authenticate, config::Secrets, paging::PageTokens};
+use dealernet_proto::customers::v1::customer_service_server::CustomerServiceServer;
+use sqlx::{PgPool, migrate::Migrator};
+use tonic::service::interceptor::InterceptedService;
+use uuid::Uuid;
+
+pub use error::Error;
+
+use domain::{Customer, IdHasher, Profile, State};
+
+/// The PostgreSQL schema the registry owns.
+pub const SCHEMA: &str = "customers";
+
+/// The registry's migrations, embedded in the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/customers");
+
+/// The registry service: handlers plus what they share.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pool: PgPool,
+    hasher: IdHasher,
+    page_tokens: PageTokens,
+}
+
+impl Service {
+    /// A service over a pool whose connections see the `customers` schema.
+    pub fn new(pool: PgPool, secrets: &Secrets) -> Service {
+        Service {
+            pool,
+            hasher: IdHasher::new(secrets.id_hash_key.clone()),
+            page_tokens: PageTokens::new(secrets.page_token_key.clone()),
+        }
+    }
+
+    /// The tonic service, authenticating every call.
+    pub fn into_server(
+        self,
+        auth: Authenticate,
+    ) -> InterceptedService<CustomerServiceServer<Service>, Authenticate> {
+        CustomerServiceServer::with_interceptor(self, auth)
+    }
+
+    /// The keyed hasher of national ID numbers (demo data and tests need it).
+    pub fn hasher(&self) -> &IdHasher {
+        &self.hasher
+    }
+
+    /// Periodic clean-up: expired idempotency keys and stale resolve claims. Runs forever.
+    pub async fn run_maintenance(self, idempotency_retention_hours: u64) {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match dealernet_kit::idempotency::purge(&self.pool, idempotency_retention_hours).await {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "idempotency keys purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
+            }
+            if let Err(e) = store::purge_claims(&self.pool).await {
+                tracing::warn!(error = %e, "resolve claim purge failed");
+            }
+        }
+    }
+}
+
+impl Customer {
+    /// A new active customer created by `organization` now.
+    pub fn new(profile: Profile, organization: &str) -> Customer {
+        let now = Utc::now();
+        Customer {
+            id: Uuid::now_v7(),
+            profile,
+            created_by_org: organization.to_owned(),
+            state: State::Active,
+            merged_into: None,
+            create_time: now,
+            update_time: now,
+            version: 1,
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! Layered configuration: defaults → `dealernet.toml` → `DEALERNET_*` environment → flags,
+//! validated once at start so that a bad setting stops the process with a clear message
+//! instead of failing on the first request.
+
+use std::{net::SocketAddr, path::Path, str::FromStr};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The services one `dealernet` process can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceKind {
+    /// The customer registry.
+    Customers,
+}
+
+impl ServiceKind {
+    /// Every service, in start-up order.
+    pub const ALL: &'static [ServiceKind] = &[ServiceKind::Customers];
+
+    /// The name used in `--services` and as the PostgreSQL schema.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceKind::Customers => "customers",
+        }
+    }
+}
+
+impl FromStr for ServiceKind {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ServiceKind::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.name() == s.trim())
+            .ok_or_else(|| {
+                let known: Vec<_> = ServiceKind::ALL.iter().map(|k| k.name()).collect();
+                ConfigError(format!(
+                    "unknown service '{s}': known services are {}",
+                    known.join(", ")
+                ))
+            })
+    }
+}
+
+/// A setting that could not be read or is invalid; the message names the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// One layer of settings; every field is optional so that layers can be stacked.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    pub listen_addr: Option<String>,
+    pub database_url: Option<SecretString>,
+    pub database_max_connections: Option<u32>,
+    pub services: Option<Vec<String>>,
+    pub jwt_secret: Option<SecretString>,
+    pub id_hash_key: Option<SecretString>,
+    pub page_token_key: Option<SecretString>,
+    pub concurrency_limit: Option<usize>,
+    pub idempotency_retention_hours: Option<u64>,
+    pub log: Option<String>,
+}
+
+impl Layer {
+    /// Reads a TOML file; a missing file is an empty layer only when `required` is false.
+    pub fn from_file(path: &Path, required: bool) -> Result<Layer, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(Layer::default()),
+            Err(e) => Err(ConfigError(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    /// Reads `DEALERNET_*` variables (and `DATABASE_URL`, the common convention).
+    pub fn from_env() -> Result<Layer, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings from any key → value lookup named like the environment variables.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Layer, ConfigError> {
+        let parse_num = |key: &str| -> Result<Option<u64>, ConfigError> {
+            get(key)
+                .map(|v| {
+                    v.trim()
+                        .parse::<u64>()
+                        .map_err(|_| ConfigError(format!("{key}: '{v}' is not a whole number")))
+                })
+                .transpose()
+        };
+        Ok(Layer {
+            listen_addr: get("DEALERNET_LISTEN_ADDR"),
+            database_url: get("DEALERNET_DATABASE_URL")
+                .or_else(|| get("DATABASE_URL"))
+                .map(SecretString::from),
+            database_max_connections: parse_num("DEALERNET_DATABASE_MAX_CONNECTIONS")?
+                .map(|n| n.min(u64::from(u32::MAX)) as u32),
+            services: get("DEALERNET_SERVICES")
+                .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect()),
+            jwt_secret: get("DEALERNET_JWT_SECRET").map(SecretString::from),
+            id_hash_key: get("DEALERNET_ID_HASH_KEY").map(SecretString::from),
+            page_token_key: get("DEALERNET_PAGE_TOKEN_KEY").map(SecretString::from),
+            concurrency_limit: parse_num("DEALERNET_CONCURRENCY_LIMIT")?.map(|n| n as usize),
+            idempotency_retention_hours: parse_num("DEALERNET_IDEMPOTENCY_RETENTION_HOURS")?,
+            log: get("DEALERNET_LOG"),
+        })
+    }
+
+    /// Stacks `over` on top of `self`: a value set in `over` wins.
+    pub fn merge(self, over: Layer) -> Layer {
+        Layer {
+            listen_addr: over.listen_addr.or(self.listen_addr),
+            database_url: over.database_url.or(self.database_url),
+            database_max_connections: over
+                .database_max_connections
+                .or(self.database_max_connections),
+            services: over.services.or(self.services),
+            jwt_secret: over.jwt_secret.or(self.jwt_secret),
+            id_hash_key: over.id_hash_key.or(self.id_hash_key),
+            page_token_key: over.page_token_key.or(self.page_token_key),
+            concurrency_limit: over.concurrency_limit.or(self.concurrency_limit),
+            idempotency_retention_hours: over
+                .idempotency_retention_hours
+                .or(self.idempotency_retention_hours),
+            log: over.log.or(self.log),
+        }
+    }
+}
+
+/// Validated settings of one process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen_addr: SocketAddr,
+    /// `None` only in `dev` mode, which starts its own PostgreSQL.
+    pub database_url: Option<SecretString>,
+    pub database_max_connections: u32,
+    pub services: Vec<ServiceKind>,
+    pub secrets: Secrets,
+    pub concurrency_limit: usize,
+    pub idempotency_retention_hours: u64,
+    pub log: String,
+}
+
+/// Keys that must never appear in logs or debug output.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    /// HS256 key that signs and verifies bearer tokens.
+    pub jwt_secret: SecretString,
+    /// HMAC key of the keyed hash of national ID numbers; changing it breaks matching.
+    pub id_hash_key: SecretString,
+    /// HMAC key that makes page tokens tamper-evident.
+    pub page_token_key: SecretString,
+}
+
+/// Shortest accepted secret, in bytes: HS256 wants at least the hash size.
+pub const MIN_SECRET_LEN: usize = 32;
+
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:50051";
+
+impl Config {
+    /// Validates a stacked layer. Every problem is reported, not just the first.
+    pub fn from_layer(layer: Layer) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let listen = layer.listen_addr.as_deref().unwrap_or(DEFAULT_LISTEN_ADDR);
+        let listen_addr = listen.parse::<SocketAddr>().unwrap_or_else(|_| {
+            problems.push(format!("listen_addr: '{listen}' is not an ip:port address"));
+            SocketAddr::from(([127, 0, 0, 1], 0))
+        });
+        let services = match layer.services {
+            None => ServiceKind::ALL.to_vec(),
+            Some(names) => {
+                let mut kinds = Vec::new();
+                for name in names.iter().filter(|n| !n.trim().is_empty()) {
+                    match name.parse::<ServiceKind>() {
+                        Ok(kind) if !kinds.contains(&kind) => kinds.push(kind),
+                        Ok(_) => {}
+                        Err(e) => problems.push(format!("services: {}", e.0)),
+                    }
+                }
+                if kinds.is_empty() && problems.is_empty() {
+                    problems.push("services: at least one service is required".into());
+                }
+                kinds
+            }
+        };
+        let mut secret = |name: &str, value: Option<SecretString>| -> SecretString {
+            match value {
+                Some(v) if v.expose_secret().len() >= MIN_SECRET_LEN => v,
+                Some(_) => {
+                    problems.push(format!(
+                        "{name}: must be at least {MIN_SECRET_LEN} bytes (set DEALERNET_{})",
+                        name.to_uppercase()
+                    ));
+                    SecretString::from(String::new())
+                }
+                None => {
+                    problems.push(format!(
+                        "{name}: missing (set DEALERNET_{} or `{name}` in dealernet.toml)",
+                        name.to_uppercase()
+                    ));
+                    SecretString::from(String::new())
+                }
+            }
+        };
+        let secrets = Secrets {
+            jwt_secret: secret("jwt_secret", layer.jwt_secret),
+            id_hash_key: secret("id_hash_key", layer.id_hash_key),
+            page_token_key: secret("page_token_key", layer.page_token_key),
+        };
+        let database_max_connections = layer.database_max_connections.unwrap_or(16);
+        if database_max_connections == 0 {
+            problems.push("database_max_connections: must be at least 1".into());
+        }
+        let concurrency_limit = layer.concurrency_limit.unwrap_or(1024);
+        if concurrency_limit == 0 {
+            problems.push("concurrency_limit: must be at least 1".into());
+        }
+        let idempotency_retention_hours = layer.idempotency_retention_hours.unwrap_or(48);
+        if idempotency_retention_hours < 24 {
+            problems.push("idempotency_retention_hours: must be at least 24".into());
+        }
+        if let Some(url) = &layer.database_url {
+            let url = url.expose_secret();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                problems.push("database_url: must start with postgres:// or postgresql://".into());
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError(problems.join("; ")));
+        }
+        Ok(Config {
+            listen_addr,
+            database_url: layer.database_url,
+            database_max_connections,
+            services,
+            secrets,
+            concurrency_limit,
+            idempotency_retention_hours,
+            log: layer.log.unwrap_or_else(|| "info".into()),
+        })
+    }
+
+    /// The database URL, or an error naming how to provide one.
+    pub fn require_database_url(&self) -> Result<&str, ConfigError> {
+        self.database_url
+            .as_ref()
+            .map(|u| u.expose_secret())
+            .ok_or_else(|| {
+                ConfigError(
+                    "database_url: missing (set --database-url, DATABASE_URL or DEALERNET_DATABASE_URL)"
+                        .into(),
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> Option<SecretString> {
+        Some(SecretString::from("k".repeat(MIN_SECRET_LEN)))
+    }
+
+    fn complete() -> Layer {
+        Layer {
+            jwt_secret: key(),
+            id_hash_key: key(),
+            page_token_key: key(),
+            ..Layer::default()
+        }
+    }
+
+    #[test]
+    fn later_layers_win() {
+        let file = Layer {
+            listen_addr: Some("127.0.0.1:1".into()),
+            concurrency_limit: Some(7),
+            ..complete()
+        };
+        let env =
+            Layer::from_lookup(|k| (k == "DEALERNET_LISTEN_ADDR").then(|| "127.0.0.1:2".into()))
+                .expect("env layer");
+        let config = Config::from_layer(file.merge(env)).expect("valid");
+        assert_eq!(config.listen_addr.port(), 2);
+        assert_eq!(config.concurrency_limit, 7);
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let layer = Layer {
+            listen_addr: Some("nowhere".into()),
+            services: Some(vec!["customers".into(), "teleport".into()]),
+            jwt_secret: Some(SecretString::from("short")),
+            ..Layer::default()
+        };
+        let err = Config::from_layer(layer).expect_err("invalid").0;
+        for needle in [
+            "listen_addr",
+            "teleport",
+            "jwt_secret: must be",
+            "id_hash_key: missing",
+        ] {
+            assert!(err.contains(needle), "{needle} not in {err}");
+        }
+    }
+
+    #[test]
+    fn env_numbers_are_checked() {
+        let err =
+            Layer::from_lookup(|k| (k == "DEALERNET_CONCURRENCY_LIMIT").then(|| "lots".into()))
+                .expect_err("not a number");
+        assert!(err.0.contains("DEALERNET_CONCURRENCY_LIMIT"));
+    }
+}

@@ -1,0 +1,113 @@
+//! PostgreSQL access: one pool per service whose connections only see that service's
+//! schema, migrations per schema, and SQLSTATE classification done once.
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    Connection, PgConnection, PgPool,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+/// Connection options for `url` whose `search_path` is `schema` alone, so that a service's
+/// unqualified table names can only ever mean its own tables.
+pub fn connect_options(url: &str, schema: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    Ok(PgConnectOptions::from_str(url)?
+        .application_name(&format!("dealernet-{schema}"))
+        .options([("search_path", schema)]))
+}
+
+/// A pool for one service's schema.
+pub async fn pool(url: &str, schema: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(connect_options(url, schema)?)
+        .await
+}
+
+/// Creates `schema` if needed and applies `migrator` inside it. The migrations table
+/// (`_sqlx_migrations`) lives in the schema too, so each service migrates independently.
+pub async fn migrate(url: &str, schema: &str, migrator: &Migrator) -> Result<(), sqlx::Error> {
+    let mut conn = PgConnection::connect_with(&connect_options(url, schema)?).await?;
+    sqlx::query(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {}",
+        quote_ident(schema)
+    ))
+    .execute(&mut conn)
+    .await?;
+    migrator.run(&mut conn).await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// Double-quotes an identifier for the few statements that cannot take a bind parameter.
+pub fn quote_ident(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// What a database error means to a caller, decided from its SQLSTATE in one place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbFailure {
+    /// 23505: a unique index refused a row; carries the constraint name.
+    UniqueViolation(String),
+    /// 40001 / 40P01: the transaction lost a race and may simply be retried.
+    Retryable,
+    /// The database cannot be reached or the pool is exhausted.
+    Unavailable,
+    /// Anything else: a bug or an operational problem.
+    Other,
+}
+
+/// Classifies a sqlx error.
+pub fn classify(error: &sqlx::Error) -> DbFailure {
+    match error {
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("23505") => DbFailure::UniqueViolation(db.constraint().unwrap_or("").to_owned()),
+            Some("40001" | "40P01") => DbFailure::Retryable,
+            Some(code) if code.starts_with("08") || code.starts_with("57P") => {
+                DbFailure::Unavailable
+            }
+            _ => DbFailure::Other,
+        },
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            DbFailure::Unavailable
+        }
+        _ => DbFailure::Other,
+    }
+}
+
+/// Maps a database error that the service has no special meaning for onto a status.
+pub fn status(error: &sqlx::Error) -> tonic::Status {
+    match classify(error) {
+        DbFailure::Unavailable => {
+            tracing::warn!(error = %error, "database unavailable");
+            crate::error::unavailable("DATABASE_UNAVAILABLE", "database unavailable, retry later")
+        }
+        DbFailure::Retryable => crate::error::refusal(
+            tonic::Code::Aborted,
+            "CONCURRENT_UPDATE",
+            "the request lost a race with a concurrent one; retry it",
+            [],
+        ),
+        _ => crate::error::internal(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_ident("customers"), "\"customers\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn pool_errors_are_unavailable() {
+        assert_eq!(classify(&sqlx::Error::PoolTimedOut), DbFailure::Unavailable);
+        assert_eq!(classify(&sqlx::Error::RowNotFound), DbFailure::Other);
+    }
+}

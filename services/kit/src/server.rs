@@ -1,0 +1,269 @@
+//! gRPC server assembly: the services of one process behind one listener, with health,
+//! reflection (v1 and v1alpha: grpcurl 1.8 and the Python client speak only v1alpha),
+//! request ids, a span per call, and a server-wide concurrency limit that sheds load.
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use http::{HeaderValue, Request, Response};
+use tokio::{net::TcpListener, sync::Semaphore};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{body::Body, server::NamedService, service::Routes};
+use tonic_health::ServingStatus;
+use tower::{Layer, Service};
+use tracing::Instrument;
+
+/// The request-id header: taken from the caller when it sends a sane one, made up otherwise,
+/// and echoed on the response so client logs and server logs can be joined.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The request id of the current call, in the request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+/// The services of one process, ready to serve.
+pub struct GrpcServer {
+    routes: Routes,
+    service_names: Vec<&'static str>,
+    descriptor_sets: Vec<&'static [u8]>,
+    concurrency_limit: usize,
+}
+
+impl std::fmt::Debug for GrpcServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcServer")
+            .field("services", &self.service_names)
+            .finish()
+    }
+}
+
+impl GrpcServer {
+    /// An empty server that admits at most `concurrency_limit` calls at once.
+    pub fn new(concurrency_limit: usize) -> GrpcServer {
+        GrpcServer {
+            routes: Routes::default(),
+            service_names: Vec::new(),
+            descriptor_sets: Vec::new(),
+            concurrency_limit,
+        }
+    }
+
+    /// Adds a service; health reports it SERVING once the server runs.
+    pub fn add_service<S>(mut self, service: S) -> GrpcServer
+    where
+        S: Service<Request<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.service_names.push(S::NAME);
+        self.routes = self.routes.add_service(service);
+        self
+    }
+
+    /// Registers an encoded `FileDescriptorSet` for reflection.
+    pub fn add_descriptors(mut self, set: &'static [u8]) -> GrpcServer {
+        self.descriptor_sets.push(set);
+        self
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then drains in-flight calls.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), tonic::transport::Error> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        for name in &self.service_names {
+            health
+                .set_service_status(*name, ServingStatus::Serving)
+                .await;
+        }
+        let reflection = |builder: tonic_reflection::server::Builder<'static>| {
+            self.descriptor_sets.iter().fold(
+                builder.register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+                |b, set| b.register_encoded_file_descriptor_set(set),
+            )
+        };
+        let reflection_v1 = reflection(tonic_reflection::server::Builder::configure()).build_v1();
+        let reflection_v1alpha =
+            reflection(tonic_reflection::server::Builder::configure()).build_v1alpha();
+        let mut routes = self.routes.add_service(health_service);
+        match (reflection_v1, reflection_v1alpha) {
+            (Ok(v1), Ok(v1alpha)) => routes = routes.add_service(v1).add_service(v1alpha),
+            (Err(e), _) | (_, Err(e)) => tracing::error!(error = %e, "reflection unavailable"),
+        }
+
+        tonic::transport::Server::builder()
+            // Outermost: every call gets an id and a span, including shed ones, so that
+            // refusals are logged with the id the client saw.
+            .layer(RequestContextLayer)
+            // Then the limit: past it, calls are refused at once rather than queued, so
+            // latency stays bounded and clients back off.
+            .layer(ConcurrencyLimitLayer::new(self.concurrency_limit))
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+                shutdown.await;
+                for name in &self.service_names {
+                    health
+                        .set_service_status(*name, ServingStatus::NotServing)
+                        .await;
+                }
+            })
+            .await
+    }
+}
+
+/// Assigns each call its request id and runs it inside a `grpc` span.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestContextLayer;
+
+impl<S> Layer<S> for RequestContextLayer {
+    type Service = RequestContext<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequestContext { inner }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestContext<S> {
+    inner: S,
+}
+
+type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+fn sane_request_id(value: &HeaderValue) -> Option<String> {
+    let s = value.to_str().ok()?;
+    (!s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
+        .then(|| s.to_owned())
+}
+
+impl<S, B> Service<Request<B>> for RequestContext<S>
+where
+    S: Service<Request<B>, Response = Response<Body>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Response<Body>, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let id = request
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(sane_request_id)
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        request.extensions_mut().insert(RequestId(id.clone()));
+        let span = tracing::info_span!(
+            "grpc",
+            method = %request.uri().path(),
+            request_id = %id,
+            org = tracing::field::Empty,
+        );
+        let future = span.in_scope(|| self.inner.call(request));
+        let started = Instant::now();
+        Box::pin(
+            async move {
+                let mut response = future.await?;
+                // Trailers-only responses (every error) carry grpc-status in the headers.
+                let code = response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("0")
+                    .to_owned();
+                tracing::debug!(grpc_status = %code, elapsed_us = started.elapsed().as_micros() as u64, "call finished");
+                if let Ok(value) = HeaderValue::from_str(&id) {
+                    response.headers_mut().insert(REQUEST_ID_HEADER, value);
+                }
+                Ok(response)
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// A server-wide concurrency limit that refuses (UNAVAILABLE, reason `OVERLOADED`) instead
+/// of queueing. One semaphore is shared by every connection's clone of the service, unlike
+/// tower's `ConcurrencyLimit`, whose clones each count on their own.
+#[derive(Debug, Clone)]
+pub struct ConcurrencyLimitLayer {
+    permits: Arc<Semaphore>,
+}
+
+impl ConcurrencyLimitLayer {
+    pub fn new(limit: usize) -> ConcurrencyLimitLayer {
+        ConcurrencyLimitLayer {
+            permits: Arc::new(Semaphore::new(limit)),
+        }
+    }
+}
+
+impl<S> Layer<S> for ConcurrencyLimitLayer {
+    type Service = ConcurrencyLimit<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ConcurrencyLimit {
+            inner,
+            permits: self.permits.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ConcurrencyLimit<S> {
+    inner: S,
+    permits: Arc<Semaphore>,
+}
+
+impl<S, B> Service<Request<B>> for ConcurrencyLimit<S>
+where
+    S: Service<Request<B>, Response = Response<Body>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Response<Body>, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let future = self.inner.call(request);
+                Box::pin(async move {
+                    let response = future.await;
+                    drop(permit);
+                    response
+                })
+            }
+            Err(_) => {
+                tracing::warn!("call shed: concurrency limit reached");
+                let status = crate::error::unavailable(
+                    "OVERLOADED",
+                    "server overloaded, retry with backoff",
+                );
+                Box::pin(async move { Ok(status.into_http()) })
+            }
+        }
+    }
+}

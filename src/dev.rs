@@ -1,0 +1,124 @@
+//! `dealernet dev`: the whole platform on a private PostgreSQL with demo data.
+
+use std::{
+    io::Read,
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context;
+use dealernet_kit::{
+    auth::{Principal, Role, TokenKeys},
+    config::{Config, Layer},
+    local_pg::{self, LocalPostgres},
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::Platform;
+
+/// Demo customers loaded into an empty registry.
+pub const DEMO_CUSTOMERS: usize = 300;
+/// How long the printed dev tokens stay valid.
+const DEV_TOKEN_TTL_SECS: i64 = 7 * 24 * 3600;
+
+/// The dev-only secrets file: random keys made on the first run and reused afterwards, so
+/// tokens printed by one run keep working in the next.
+pub fn secrets_layer(state_dir: &Path) -> anyhow::Result<Layer> {
+    let path = state_dir.join("dev-secrets.toml");
+    if !path.is_file() {
+        std::fs::create_dir_all(state_dir)
+            .with_context(|| format!("creating {}", state_dir.display()))?;
+        let text = format!(
+            "# dev-only keys made by `dealernet dev`; never use them in production\n\
+             jwt_secret = \"{}\"\nid_hash_key = \"{}\"\npage_token_key = \"{}\"\n",
+            random_hex()?,
+            random_hex()?,
+            random_hex()?
+        );
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(Layer::from_file(&path, true)?)
+}
+
+fn random_hex() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("reading /dev/urandom")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Runs the platform in dev mode until Ctrl-C.
+pub async fn run(mut config: Config, state_dir: PathBuf) -> anyhow::Result<()> {
+    // Keep the server alive for the whole run; dropping it stops PostgreSQL cleanly.
+    let mut postgres = None;
+    if config.database_url.is_none() {
+        let data_dir = state_dir.join("pg");
+        let server = tokio::task::spawn_blocking(move || {
+            LocalPostgres::start(&local_pg::Options {
+                data_dir,
+                ephemeral: false,
+                settings: vec![],
+            })
+        })
+        .await??;
+        config.database_url = Some(SecretString::from(server.url("postgres")));
+        eprintln!(
+            "dealernet dev: PostgreSQL running from {} on 127.0.0.1:{}",
+            server.data_dir().display(),
+            server.port()
+        );
+        postgres = Some(server);
+    }
+    let platform = Platform::build(&config).await?;
+    let url = config.require_database_url()?;
+    let pool = dealernet_kit::db::pool(url, dealernet_customers::SCHEMA, 2).await?;
+    let hasher = dealernet_customers::domain::IdHasher::new(config.secrets.id_hash_key.clone());
+    let loaded = dealernet_customers::demo::load(&pool, &hasher, DEMO_CUSTOMERS)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading demo data: {e}"))?;
+    pool.close().await;
+    print_ready(&config, platform.addr(), loaded)?;
+    let result = platform.run_until_stopped(crate::shutdown_signal()).await;
+    if let Some(mut server) = postgres {
+        tokio::task::spawn_blocking(move || server.stop()).await?;
+        eprintln!("dealernet dev: PostgreSQL stopped");
+    }
+    result
+}
+
+fn print_ready(config: &Config, addr: std::net::SocketAddr, loaded: usize) -> anyhow::Result<()> {
+    let keys = TokenKeys::new(config.secrets.jwt_secret.clone());
+    let token = |subject: &str, org: &str, role: Role| -> anyhow::Result<String> {
+        let principal = Principal::new(subject, org, &[role]).map_err(anyhow::Error::msg)?;
+        Ok(keys.mint(&principal, DEV_TOKEN_TTL_SECS))
+    };
+    let hq = token("hq.admin", "HQ", Role::Hq)?;
+    let dealer = token("dealer.sales", "D1001", Role::Dealer)?;
+    let station = token("station.advisor", "S3001", Role::Station)?;
+    let agent = token("hotline.agent", "CALLCENTER", Role::Agent)?;
+    let data = if loaded > 0 {
+        format!("{loaded} demo customers loaded")
+    } else {
+        "existing data reused".to_owned()
+    };
+    println!(
+        "dealernet dev ready on {addr} ({data}; services: {})",
+        config
+            .services
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    println!("dev tokens (valid 7 days; send as 'authorization: Bearer <token>'):");
+    println!("  HQ_TOKEN={hq}        # hq.admin @ HQ, role hq");
+    println!("  DEALER_TOKEN={dealer}    # dealer.sales @ D1001, role dealer");
+    println!("  STATION_TOKEN={station}   # station.advisor @ S3001, role station");
+    println!("  AGENT_TOKEN={agent}     # hotline.agent @ CALLCENTER, role agent");
+    println!("example call:");
+    println!(
+        "  grpcurl -plaintext -H 'authorization: Bearer {hq}' -d '{{\"page_size\": 3, \"province\": \"广东省\"}}' {addr} dealernet.customers.v1.CustomerService/ListCustomers"
+    );
+    let _ = config.secrets.jwt_secret.expose_secret();
+    Ok(())
+}

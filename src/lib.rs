@@ -1,0 +1,132 @@
+//! The `dealernet` platform: every service of the project assembled into one process.
+//!
+//! [`Platform::build`] migrates and wires the configured services onto one gRPC listener;
+//! tests build it on port 0 and talk to [`Platform::addr`]; `dealernet serve` and
+//! `dealernet dev` run it until a signal arrives.
+
+pub mod dev;
+
+use std::{future::Future, net::SocketAddr};
+
+use anyhow::Context;
+use dealernet_kit::{
+    auth::{Authenticate, TokenKeys},
+    config::{Config, ServiceKind},
+    db,
+    server::GrpcServer,
+};
+use tokio::{net::TcpListener, task::JoinHandle};
+
+/// Applies the migrations of `services`, each in its own schema.
+pub async fn migrate(database_url: &str, services: &[ServiceKind]) -> anyhow::Result<()> {
+    for service in services {
+        match service {
+            ServiceKind::Customers => db::migrate(
+                database_url,
+                dealernet_customers::SCHEMA,
+                &dealernet_customers::MIGRATOR,
+            )
+            .await
+            .with_context(|| format!("migrating schema {}", service.name()))?,
+        }
+    }
+    Ok(())
+}
+
+/// A built platform: listener bound, services wired, not yet serving.
+pub struct Platform {
+    listener: TcpListener,
+    addr: SocketAddr,
+    server: GrpcServer,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl Platform {
+    /// Migrates the configured services, connects their pools and binds the listener.
+    pub async fn build(config: &Config) -> anyhow::Result<Platform> {
+        let url = config.require_database_url()?.to_owned();
+        migrate(&url, &config.services).await?;
+        let auth = Authenticate::new(TokenKeys::new(config.secrets.jwt_secret.clone()));
+        let mut server = GrpcServer::new(config.concurrency_limit)
+            .add_descriptors(dealernet_proto::FILE_DESCRIPTOR_SET);
+        let mut background = Vec::new();
+        for service in &config.services {
+            match service {
+                ServiceKind::Customers => {
+                    let pool = db::pool(
+                        &url,
+                        dealernet_customers::SCHEMA,
+                        config.database_max_connections,
+                    )
+                    .await
+                    .context("connecting the customers pool")?;
+                    let registry = dealernet_customers::Service::new(pool, &config.secrets);
+                    background.push(tokio::spawn(
+                        registry
+                            .clone()
+                            .run_maintenance(config.idempotency_retention_hours),
+                    ));
+                    server = server.add_service(registry.into_server(auth.clone()));
+                }
+            }
+        }
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .with_context(|| format!("binding {}", config.listen_addr))?;
+        let addr = listener.local_addr()?;
+        Ok(Platform {
+            listener,
+            addr,
+            server,
+            background,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight calls and stops background work.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
+        let result = self.server.serve(self.listener, shutdown).await;
+        for task in self.background {
+            task.abort();
+        }
+        result.context("serving gRPC")
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM (how Kubernetes asks a pod to stop).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

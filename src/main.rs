@@ -1,0 +1,175 @@
+//! The one `dealernet` binary: `dev`, `serve`, `migrate` and `token`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use dealernet_kit::{
+    auth::{Principal, Role, TokenKeys},
+    config::{Config, Layer},
+};
+use secrecy::SecretString;
+
+/// dealernet: one customer registry and one record per VIN behind one gateway.
+#[derive(Debug, Parser)]
+#[command(name = "dealernet", version)]
+struct Cli {
+    /// Settings file (default: ./dealernet.toml when present).
+    #[arg(long, global = true, env = "DEALERNET_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every service on a private PostgreSQL (started from the installed binaries,
+    /// data under .dealernet/) with demo data.
+    Dev {
+        #[command(flatten)]
+        common: CommonFlags,
+        /// Where dev mode keeps its PostgreSQL data and dev keys.
+        #[arg(long, default_value = ".dealernet")]
+        state_dir: PathBuf,
+    },
+    /// Run the given services against an existing PostgreSQL (the Kubernetes shape).
+    Serve {
+        #[command(flatten)]
+        common: CommonFlags,
+    },
+    /// Apply the migrations of the given services and exit.
+    Migrate {
+        #[command(flatten)]
+        common: CommonFlags,
+    },
+    /// Mint a bearer token with the configured key.
+    Token {
+        /// Role(s): hq, steward, agent, dealer, station, system.
+        #[arg(long = "role", required = true, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Organisation: a dealer or station code, HQ or CALLCENTER.
+        #[arg(long)]
+        org: String,
+        /// Subject (user or client id).
+        #[arg(long, default_value = "cli")]
+        subject: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: i64,
+        /// Where `dealernet dev` keeps its keys (used when no jwt_secret is configured).
+        #[arg(long, default_value = ".dealernet")]
+        state_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct CommonFlags {
+    /// Address to listen on (default 127.0.0.1:50051).
+    #[arg(long)]
+    listen: Option<String>,
+    /// PostgreSQL URL (also DATABASE_URL or DEALERNET_DATABASE_URL).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Comma-separated services to run (default: all).
+    #[arg(long, value_delimiter = ',')]
+    services: Option<Vec<String>>,
+}
+
+impl CommonFlags {
+    fn layer(&self) -> Layer {
+        Layer {
+            listen_addr: self.listen.clone(),
+            database_url: self.database_url.clone().map(SecretString::from),
+            services: self.services.clone(),
+            ..Layer::default()
+        }
+    }
+}
+
+/// defaults → [dev keys] → file → environment → flags.
+fn load_config(cli_config: &Option<PathBuf>, base: Layer, flags: Layer) -> anyhow::Result<Config> {
+    let file = match cli_config {
+        Some(path) => Layer::from_file(path, true)?,
+        None => Layer::from_file(std::path::Path::new("dealernet.toml"), false)?,
+    };
+    Ok(Config::from_layer(
+        base.merge(file).merge(Layer::from_env()?).merge(flags),
+    )?)
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Dev { common, state_dir } => {
+            let config = load_config(
+                &cli.config,
+                dealernet::dev::secrets_layer(&state_dir)?,
+                common.layer(),
+            )?;
+            let _telemetry = dealernet_kit::telemetry::init(&config.log);
+            dealernet::dev::run(config, state_dir).await
+        }
+        Command::Serve { common } => {
+            let config = load_config(&cli.config, Layer::default(), common.layer())?;
+            let _telemetry = dealernet_kit::telemetry::init(&config.log);
+            let platform = dealernet::Platform::build(&config).await?;
+            tracing::info!(addr = %platform.addr(), "serving");
+            platform
+                .run_until_stopped(dealernet::shutdown_signal())
+                .await
+        }
+        Command::Migrate { common } => {
+            let config = load_config(&cli.config, Layer::default(), common.layer())?;
+            dealernet::migrate(config.require_database_url()?, &config.services).await?;
+            eprintln!(
+                "migrated: {}",
+                config
+                    .services
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            Ok(())
+        }
+        Command::Token {
+            roles,
+            org,
+            subject,
+            ttl,
+            state_dir,
+        } => {
+            let mut base = Layer::default();
+            if state_dir.join("dev-secrets.toml").is_file() {
+                base = dealernet::dev::secrets_layer(&state_dir)?;
+            }
+            let layer = base
+                .merge(match &cli.config {
+                    Some(path) => Layer::from_file(path, true)?,
+                    None => Layer::from_file(std::path::Path::new("dealernet.toml"), false)?,
+                })
+                .merge(Layer::from_env()?);
+            let secret = layer.jwt_secret.context(
+                "no jwt_secret: set DEALERNET_JWT_SECRET, put it in dealernet.toml, or run `dealernet dev` here first",
+            )?;
+            let roles = roles
+                .iter()
+                .map(|r| r.parse::<Role>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?;
+            let principal = Principal::new(&subject, &org, &roles).map_err(anyhow::Error::msg)?;
+            if ttl <= 0 {
+                anyhow::bail!("--ttl must be positive");
+            }
+            println!("{}", TokenKeys::new(secret).mint(&principal, ttl));
+            Ok(())
+        }
+    }
+}
