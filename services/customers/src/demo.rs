@@ -37,193 +37,54 @@ impl Rng {
     }
 }
 
+#[rustfmt::skip]
 const SURNAMES: &[(&str, &str)] = &[
-    ("王", "Wang"),
-    ("李", "Li"),
-    ("张", "Zhang"),
-    ("刘", "Liu"),
-    ("陈", "Chen"),
-    ("杨", "Yang"),
-    ("黄", "Huang"),
-    ("赵", "Zhao"),
-    ("吴", "Wu"),
-    ("周", "Zhou"),
-    ("徐", "Xu"),
-    ("孙", "Sun"),
-    ("马", "Ma"),
-    ("朱", "Zhu"),
-    ("胡", "Hu"),
-    ("郭", "Guo"),
-    ("何", "He"),
-    ("高", "Gao"),
-    ("林", "Lin"),
-    ("罗", "Luo"),
-    ("郑", "Zheng"),
-    ("梁", "Liang"),
-    ("谢", "Xie"),
-    ("宋", "Song"),
-    ("唐", "Tang"),
-    ("许", "Xu"),
-    ("韩", "Han"),
-    ("冯", "Feng"),
-    ("邓", "Deng"),
-    ("曹", "Cao"),
+    ("王", "Wang"), ("李", "Li"), ("张", "Zhang"), ("刘", "Liu"), ("陈", "Chen"), ("杨", "Yang"),
+    ("黄", "Huang"), ("赵", "Zhao"), ("吴", "Wu"), ("周", "Zhou"), ("徐", "Xu"), ("孙", "Sun"),
+    ("马", "Ma"), ("朱", "Zhu"), ("胡", "Hu"), ("郭", "Guo"), ("何", "He"), ("高", "Gao"),
+    ("林", "Lin"), ("罗", "Luo"), ("郑", "Zheng"), ("梁", "Liang"), ("谢", "Xie"), ("宋", "Song"),
+    ("唐", "Tang"), ("许", "Xu"), ("韩", "Han"), ("冯", "Feng"), ("邓", "Deng"), ("曹", "Cao"),
 ];
 
+#[rustfmt::skip]
 const GIVEN: &[(&str, &str)] = &[
-    ("伟", "Wei"),
-    ("芳", "Fang"),
-    ("娜", "Na"),
-    ("敏", "Min"),
-    ("静", "Jing"),
-    ("丽", "Li"),
-    ("强", "Qiang"),
-    ("磊", "Lei"),
-    ("军", "Jun"),
-    ("洋", "Yang"),
-    ("勇", "Yong"),
-    ("艳", "Yan"),
-    ("杰", "Jie"),
-    ("涛", "Tao"),
-    ("明", "Ming"),
-    ("超", "Chao"),
-    ("秀英", "Xiuying"),
-    ("霞", "Xia"),
-    ("平", "Ping"),
-    ("刚", "Gang"),
-    ("桂英", "Guiying"),
-    ("小明", "Xiaoming"),
-    ("建华", "Jianhua"),
-    ("海燕", "Haiyan"),
-    ("志强", "Zhiqiang"),
-    ("玉兰", "Yulan"),
-    ("晓东", "Xiaodong"),
+    ("伟", "Wei"), ("芳", "Fang"), ("娜", "Na"), ("敏", "Min"), ("静", "Jing"), ("丽", "Li"),
+    ("强", "Qiang"), ("磊", "Lei"), ("军", "Jun"), ("洋", "Yang"), ("勇", "Yong"), ("艳", "Yan"),
+    ("杰", "Jie"), ("涛", "Tao"), ("明", "Ming"), ("超", "Chao"), ("秀英", "Xiuying"), ("霞", "Xia"),
+    ("平", "Ping"), ("刚", "Gang"), ("桂英", "Guiying"), ("小明", "Xiaoming"), ("建华", "Jianhua"),
+    ("海燕", "Haiyan"), ("志强", "Zhiqiang"), ("玉兰", "Yulan"), ("晓东", "Xiaodong"),
     ("春梅", "Chunmei"),
 ];
 
 /// Province, city, districts, postal-code prefix and the ID number's region code.
+#[rustfmt::skip]
 const PLACES: &[(&str, &str, &[&str], &str, &str)] = &[
-    (
-        "北京市",
-        "北京市",
-        &["朝阳区", "海淀区", "东城区", "丰台区"],
-        "100",
-        "110105",
-    ),
-    (
-        "上海市",
-        "上海市",
-        &["浦东新区", "徐汇区", "静安区", "闵行区"],
-        "200",
-        "310104",
-    ),
-    (
-        "广东省",
-        "广州市",
-        &["天河区", "越秀区", "海珠区"],
-        "510",
-        "440106",
-    ),
-    (
-        "广东省",
-        "深圳市",
-        &["南山区", "福田区", "宝安区"],
-        "518",
-        "440305",
-    ),
-    (
-        "浙江省",
-        "杭州市",
-        &["西湖区", "上城区", "滨江区"],
-        "310",
-        "330106",
-    ),
-    (
-        "江苏省",
-        "南京市",
-        &["鼓楼区", "玄武区", "建邺区"],
-        "210",
-        "320106",
-    ),
-    (
-        "江苏省",
-        "苏州市",
-        &["姑苏区", "工业园区", "吴中区"],
-        "215",
-        "320508",
-    ),
-    (
-        "四川省",
-        "成都市",
-        &["锦江区", "武侯区", "高新区"],
-        "610",
-        "510107",
-    ),
-    (
-        "湖北省",
-        "武汉市",
-        &["江汉区", "武昌区", "洪山区"],
-        "430",
-        "420106",
-    ),
-    (
-        "陕西省",
-        "西安市",
-        &["雁塔区", "碑林区", "未央区"],
-        "710",
-        "610113",
-    ),
-    (
-        "山东省",
-        "青岛市",
-        &["市南区", "崂山区", "黄岛区"],
-        "266",
-        "370202",
-    ),
-    (
-        "辽宁省",
-        "沈阳市",
-        &["和平区", "沈河区", "浑南区"],
-        "110",
-        "210102",
-    ),
-    (
-        "河南省",
-        "郑州市",
-        &["金水区", "中原区", "二七区"],
-        "450",
-        "410105",
-    ),
-    (
-        "重庆市",
-        "重庆市",
-        &["渝中区", "江北区", "南岸区"],
-        "400",
-        "500103",
-    ),
-    (
-        "天津市",
-        "天津市",
-        &["和平区", "河西区", "南开区"],
-        "300",
-        "120103",
-    ),
+    ("北京市", "北京市", &["朝阳区", "海淀区", "东城区", "丰台区"], "100", "110105"),
+    ("上海市", "上海市", &["浦东新区", "徐汇区", "静安区", "闵行区"], "200", "310104"),
+    ("广东省", "广州市", &["天河区", "越秀区", "海珠区"], "510", "440106"),
+    ("广东省", "深圳市", &["南山区", "福田区", "宝安区"], "518", "440305"),
+    ("浙江省", "杭州市", &["西湖区", "上城区", "滨江区"], "310", "330106"),
+    ("江苏省", "南京市", &["鼓楼区", "玄武区", "建邺区"], "210", "320106"),
+    ("江苏省", "苏州市", &["姑苏区", "工业园区", "吴中区"], "215", "320508"),
+    ("四川省", "成都市", &["锦江区", "武侯区", "高新区"], "610", "510107"),
+    ("湖北省", "武汉市", &["江汉区", "武昌区", "洪山区"], "430", "420106"),
+    ("陕西省", "西安市", &["雁塔区", "碑林区", "未央区"], "710", "610113"),
+    ("山东省", "青岛市", &["市南区", "崂山区", "黄岛区"], "266", "370202"),
+    ("辽宁省", "沈阳市", &["和平区", "沈河区", "浑南区"], "110", "210102"),
+    ("河南省", "郑州市", &["金水区", "中原区", "二七区"], "450", "410105"),
+    ("重庆市", "重庆市", &["渝中区", "江北区", "南岸区"], "400", "500103"),
+    ("天津市", "天津市", &["和平区", "河西区", "南开区"], "300", "120103"),
 ];
 
+#[rustfmt::skip]
 const MOBILE_PREFIXES: &[&str] = &[
     "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155",
     "156", "157", "158", "159", "176", "177", "180", "181", "186", "187", "188", "189", "199",
 ];
 
+#[rustfmt::skip]
 const STREETS: &[&str] = &[
-    "人民路",
-    "解放路",
-    "中山路",
-    "建设路",
-    "和平路",
-    "新华路",
-    "长江路",
-    "青年路",
+    "人民路", "解放路", "中山路", "建设路", "和平路", "新华路", "长江路", "青年路",
 ];
 const MAIL_DOMAINS: &[&str] = &["qq.com", "163.com", "126.com", "sina.com", "outlook.com"];
 
@@ -285,7 +146,7 @@ impl Person {
             national_id,
             birthday,
             place,
-            district: *rng.pick(PLACES[place].2),
+            district: PLACES[place].2[rng.below(PLACES[place].2.len())],
             street: format!("{}{}号", rng.pick(STREETS), 1 + rng.below(300)),
         }
     }
@@ -435,31 +296,6 @@ pub fn demo_customers(seed: u64, count: usize) -> Vec<(DemoOrg, pb::Customer)> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{api::convert::profile_from_proto, domain::IdHasher};
-    use secrecy::SecretString;
-
-    #[test]
-    fn every_demo_customer_is_valid() {
-        let hasher = IdHasher::new(SecretString::from("k".repeat(32)));
-        let customers = demo_customers(7, 500);
-        assert_eq!(customers.len(), 500);
-        for (_, c) in &customers {
-            profile_from_proto(c, &hasher).unwrap_or_else(|v| panic!("{v}: {c:?}"));
-        }
-        assert!(customers.iter().any(|(_, c)| !c.national_id.is_empty()));
-    }
-
-    #[test]
-    fn same_seed_same_data() {
-        let a: Vec<_> = demo_customers(1, 50).into_iter().map(|(_, c)| c).collect();
-        let b: Vec<_> = demo_customers(1, 50).into_iter().map(|(_, c)| c).collect();
-        assert_eq!(a, b);
-    }
-}
-
 /// Loads `count` demo customers through the same validation as the API, unless the
 /// registry already holds customers (a second `dev` run reuses its data). Returns how many
 /// were inserted.
@@ -484,4 +320,29 @@ pub async fn load(
     }
     tx.commit().await?;
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{api::convert::profile_from_proto, domain::IdHasher};
+    use secrecy::SecretString;
+
+    #[test]
+    fn every_demo_customer_is_valid() {
+        let hasher = IdHasher::new(SecretString::from("k".repeat(32)));
+        let customers = demo_customers(7, 500);
+        assert_eq!(customers.len(), 500);
+        for (_, c) in &customers {
+            profile_from_proto(c, &hasher).unwrap_or_else(|v| panic!("{v}: {c:?}"));
+        }
+        assert!(customers.iter().any(|(_, c)| !c.national_id.is_empty()));
+    }
+
+    #[test]
+    fn same_seed_same_data() {
+        let a: Vec<_> = demo_customers(1, 50).into_iter().map(|(_, c)| c).collect();
+        let b: Vec<_> = demo_customers(1, 50).into_iter().map(|(_, c)| c).collect();
+        assert_eq!(a, b);
+    }
 }

@@ -14,7 +14,6 @@ pub mod store;
 
 use std::time::Duration;
 
-use chrono::Utc;
 use dealernet_kit::{auth::Authenticate, config::Secrets, paging::PageTokens};
 use dealernet_proto::customers::v1::customer_service_server::CustomerServiceServer;
 use sqlx::{PgPool, migrate::Migrator};
@@ -82,7 +81,7 @@ impl Service {
 impl Customer {
     /// A new active customer created by `organization` now.
     pub fn new(profile: Profile, organization: &str) -> Customer {
-        let now = Utc::now();
+        let now = store::now();
         Customer {
             id: Uuid::now_v7(),
             profile,

@@ -77,10 +77,10 @@ pub fn profile_from_proto(c: &pb::Customer, hasher: &IdHasher) -> Result<Profile
         postal_code: a.postal_code.trim().to_owned(),
         region_code: a.region_code.trim().to_ascii_uppercase(),
     };
-    if !address.region_code.is_empty()
-        && !(address.region_code.len() == 2
-            && address.region_code.bytes().all(|b| b.is_ascii_uppercase()))
-    {
+    let region_ok = address.region_code.is_empty()
+        || (address.region_code.len() == 2
+            && address.region_code.bytes().all(|b| b.is_ascii_uppercase()));
+    if !region_ok {
         v.add(
             "address.region_code",
             "must be an ISO 3166-1 alpha-2 code such as CN",

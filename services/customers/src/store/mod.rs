@@ -16,6 +16,13 @@ const FIND_MATCH: &str = include_str!("../../sql/find_match.sql");
 /// The constraint that refuses a second customer with the same external id.
 pub const EXTERNAL_ID_UNIQUE: &str = "external_id_pkey";
 
+/// The current time at the database's precision (microseconds), so a record returned
+/// from a write equals the same record read back.
+pub fn now() -> chrono::DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
+}
+
 /// Inserts a new customer with its contact points and external ids.
 pub async fn insert(conn: &mut PgConnection, customer: &Customer) -> Result<(), sqlx::Error> {
     let p = &customer.profile;
@@ -121,7 +128,7 @@ pub async fn load(
 /// Replaces the profile of `customer` and bumps its version; returns the stored record.
 pub async fn update(conn: &mut PgConnection, customer: &Customer) -> Result<Customer, sqlx::Error> {
     let p = &customer.profile;
-    let now = Utc::now();
+    let now = now();
     sqlx::query(
         "UPDATE customer SET kind = $2, family_name = $3, given_name = $4, organization_name = $5, \
          display_name = $6, name_key = $7, province = $8, city = $9, district = $10, street = $11, \

@@ -1,0 +1,79 @@
+//! End-to-end tests: one binary, so that the whole run shares one PostgreSQL cluster.
+
+mod auth;
+mod concurrency;
+mod customers;
+mod list;
+mod resolve;
+mod server;
+
+use dealernet_proto::{customers::v1 as pb, types::v1 as types};
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+/// Asserts the status code and ErrorInfo reason of a refusal.
+#[track_caller]
+pub fn assert_refused<T: std::fmt::Debug>(
+    result: Result<T, Status>,
+    code: Code,
+    reason: &str,
+) -> Status {
+    let status = result.expect_err("the call should have been refused");
+    assert_eq!(status.code(), code, "{status:?}");
+    let info = status
+        .get_error_details()
+        .error_info()
+        .cloned()
+        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    assert_eq!(info.reason, reason, "{status:?}");
+    status
+}
+
+/// Asserts INVALID_ARGUMENT naming exactly `fields` (in any order) as violations.
+#[track_caller]
+pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Status>, fields: &[&str]) {
+    let status = assert_refused(result, Code::InvalidArgument, "INVALID_ARGUMENT");
+    let details = status.get_error_details();
+    let bad = details
+        .bad_request()
+        .unwrap_or_else(|| panic!("no BadRequest in {status:?}"));
+    let mut got: Vec<&str> = bad
+        .field_violations
+        .iter()
+        .map(|f| f.field.as_str())
+        .collect();
+    got.sort();
+    let mut want = fields.to_vec();
+    want.sort();
+    assert_eq!(got, want, "{status:?}");
+    assert!(
+        bad.field_violations
+            .iter()
+            .all(|f| !f.description.is_empty())
+    );
+}
+
+/// A valid person as a dealer POS would send it.
+pub fn person(family: &str, given: &str, phone: &str) -> pb::Customer {
+    pb::Customer {
+        kind: pb::CustomerKind::Person as i32,
+        person_name: Some(pb::PersonName {
+            family_name: family.into(),
+            given_name: given.into(),
+        }),
+        phones: vec![pb::Phone {
+            number: phone.into(),
+            kind: 0,
+        }],
+        address: Some(types::PostalAddress {
+            province: "广东省".into(),
+            city: "深圳市".into(),
+            district: "南山区".into(),
+            street: "科技园路1号".into(),
+            postal_code: "518057".into(),
+            region_code: "CN".into(),
+        }),
+        source_channel: pb::SourceChannel::DealerPos as i32,
+        ..Default::default()
+    }
+}
