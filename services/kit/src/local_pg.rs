@@ -247,6 +247,15 @@ impl LocalPostgres {
                 ));
             }
         }
+        if let Some(pid) = running_postmaster(&data_dir) {
+            return Err(step(
+                "postgres start",
+                format!(
+                    "{} is in use by a running PostgreSQL (pid {pid}): is another `dealernet dev` running here?",
+                    data_dir.display()
+                ),
+            ));
+        }
         let port = free_port()?;
         let log = fs::OpenOptions::new()
             .create(true)
@@ -320,7 +329,15 @@ impl LocalPostgres {
             }
             // pg_isready succeeds only once startup (and crash recovery) is over.
             let ready = Command::new(self.bin.join("pg_isready"))
-                .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+                .args([
+                    "-q",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    SUPERUSER,
+                    "-p",
+                    &self.port.to_string(),
+                ])
                 .status()
                 .is_ok_and(|s| s.success());
             if ready {
@@ -369,6 +386,13 @@ impl Drop for LocalPostgres {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The pid of a live server that owns `data_dir`, from its `postmaster.pid`.
+fn running_postmaster(data_dir: &Path) -> Option<u32> {
+    let text = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+    let pid: u32 = text.lines().next()?.trim().parse().ok()?;
+    Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, LocalPgError> {
