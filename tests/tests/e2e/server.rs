@@ -80,3 +80,58 @@ async fn calls_past_the_concurrency_limit_are_shed() {
         "with a limit of 2, some of 40 concurrent calls must be shed"
     );
 }
+
+/// grpcurl 1.8 and the Python client speak only v1alpha, newer tools v1: serve both.
+#[tokio::test]
+async fn reflection_lists_the_services_in_both_versions() {
+    use tonic_reflection::pb::{v1, v1alpha};
+    let platform = TestPlatform::spawn().await;
+    let wanted = "dealernet.customers.v1.CustomerService";
+
+    let mut client = v1::server_reflection_client::ServerReflectionClient::new(platform.channel());
+    let request = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut replies = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect("v1")
+        .into_inner();
+    let reply = replies
+        .message()
+        .await
+        .expect("v1 reply")
+        .expect("one reply");
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        reply.message_response
+    else {
+        panic!("unexpected v1 reply {reply:?}");
+    };
+    assert!(list.service.iter().any(|s| s.name == wanted), "{list:?}");
+
+    let mut client =
+        v1alpha::server_reflection_client::ServerReflectionClient::new(platform.channel());
+    let request = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol(wanted.into()),
+        ),
+    };
+    let mut replies = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect("v1alpha")
+        .into_inner();
+    let reply = replies
+        .message()
+        .await
+        .expect("v1alpha reply")
+        .expect("one reply");
+    assert!(
+        matches!(reply.message_response, Some(v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(ref f)) if !f.file_descriptor_proto.is_empty()),
+        "{reply:?}"
+    );
+}
