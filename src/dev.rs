@@ -11,7 +11,7 @@ use dealernet_kit::{
     config::{Config, Layer},
     local_pg::{self, LocalPostgres},
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use crate::Platform;
 
@@ -119,6 +119,5 @@ fn print_ready(config: &Config, addr: std::net::SocketAddr, loaded: usize) -> an
     println!(
         "  grpcurl -plaintext -H 'authorization: Bearer {hq}' -d '{{\"page_size\": 3, \"province\": \"广东省\"}}' {addr} dealernet.customers.v1.CustomerService/ListCustomers"
     );
-    let _ = config.secrets.jwt_secret.expose_secret();
     Ok(())
 }

