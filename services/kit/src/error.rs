@@ -41,6 +41,11 @@ impl FieldViolations {
         self.0.iter().map(|(f, d)| (f.as_str(), d.as_str()))
     }
 
+    /// Adds the violations of `other` as they are.
+    pub fn append(&mut self, other: FieldViolations) {
+        self.0.extend(other.0);
+    }
+
     /// Moves the violations of `other` under `prefix` (e.g. `customer`).
     pub fn extend_prefixed(&mut self, prefix: &str, other: FieldViolations) {
         for (field, description) in other.0 {

@@ -2,6 +2,7 @@
 
 mod auth;
 mod concurrency;
+mod consent;
 mod customers;
 mod list;
 mod resolve;

@@ -242,7 +242,7 @@ pub fn profile_from_proto(c: &pb::Customer, hasher: &IdHasher) -> Result<Profile
     all.into_result().map(|()| profile)
 }
 
-fn source_channel_from_proto(value: i32) -> Option<SourceChannel> {
+pub fn source_channel_from_proto(value: i32) -> Option<SourceChannel> {
     match pb::SourceChannel::try_from(value).ok()? {
         pb::SourceChannel::Unspecified => None,
         pb::SourceChannel::DealerPos => Some(SourceChannel::DealerPos),
@@ -253,7 +253,7 @@ fn source_channel_from_proto(value: i32) -> Option<SourceChannel> {
     }
 }
 
-fn source_channel_to_proto(s: SourceChannel) -> pb::SourceChannel {
+pub fn source_channel_to_proto(s: SourceChannel) -> pb::SourceChannel {
     match s {
         SourceChannel::DealerPos => pb::SourceChannel::DealerPos,
         SourceChannel::ServiceStation => pb::SourceChannel::ServiceStation,
@@ -263,11 +263,21 @@ fn source_channel_to_proto(s: SourceChannel) -> pb::SourceChannel {
     }
 }
 
-fn timestamp(t: chrono::DateTime<Utc>) -> Timestamp {
+pub fn timestamp(t: chrono::DateTime<Utc>) -> Timestamp {
     Timestamp {
         seconds: t.timestamp(),
         nanos: t.timestamp_subsec_nanos() as i32,
     }
+}
+
+/// Reads a client's timestamp; out-of-range values are refused rather than clamped.
+pub fn from_timestamp(t: &Timestamp) -> Result<chrono::DateTime<Utc>, String> {
+    use chrono::SubsecRound;
+    u32::try_from(t.nanos)
+        .ok()
+        .and_then(|nanos| chrono::DateTime::from_timestamp(t.seconds, nanos))
+        .map(|d| d.trunc_subsecs(6))
+        .ok_or_else(|| "is not a valid timestamp".to_owned())
 }
 
 /// Renders a stored customer. The national ID number itself is never known here.

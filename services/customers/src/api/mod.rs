@@ -1,6 +1,7 @@
 //! The gRPC face of the registry: `CustomerService` handlers. Each handler parses and
 //! validates, opens the transaction, and commits the change with its idempotency record.
 
+mod consent;
 pub mod convert;
 
 use dealernet_kit::{
@@ -342,6 +343,36 @@ impl CustomerService for Service {
     ) -> std::result::Result<Response<pb::ListCustomersResponse>, Status> {
         Principal::of(&request)?;
         Ok(Response::new(self.list(request.into_inner()).await?))
+    }
+
+    async fn set_consent(
+        &self,
+        request: Request<pb::SetConsentRequest>,
+    ) -> std::result::Result<Response<pb::SetConsentResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.set_consent(&principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_consents(
+        &self,
+        request: Request<pb::ListConsentsRequest>,
+    ) -> std::result::Result<Response<pb::ListConsentsResponse>, Status> {
+        Principal::of(&request)?;
+        Ok(Response::new(
+            self.list_consents(request.into_inner()).await?,
+        ))
+    }
+
+    async fn check_contact_permission(
+        &self,
+        request: Request<pb::CheckContactPermissionRequest>,
+    ) -> std::result::Result<Response<pb::CheckContactPermissionResponse>, Status> {
+        Principal::of(&request)?;
+        Ok(Response::new(
+            self.check_contact_permission(request.into_inner()).await?,
+        ))
     }
 
     async fn resolve_customer(

@@ -31,20 +31,6 @@ pub enum State {
     Erased,
 }
 
-/// Names as stored in the database's text columns.
-macro_rules! db_names {
-    ($ty:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
-        impl $ty {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $name),+ }
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($name => Some(Self::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-
 db_names!(Kind { Person => "PERSON", Organization => "ORGANIZATION" });
 db_names!(SourceChannel {
     DealerPos => "DEALER_POS",

@@ -1,6 +1,7 @@
 //! PostgreSQL persistence of the registry. Every function takes the caller's connection or
 //! transaction: the handler decides what commits together.
 
+pub mod consent;
 mod rows;
 
 use chrono::Utc;
