@@ -47,6 +47,6 @@ FROM customer c
 WHERE c.id = :cid;
 INSERT INTO customer_link (customer_id, organization, reason) VALUES (:cid, 'D1001', 'RESOLVED')
 ON CONFLICT (customer_id, organization) DO NOTHING;
-UPDATE idempotency SET response = decode(repeat('5a', 300), 'hex')
+UPDATE idempotency SET response = decode(repeat('5a', 300), 'hex'), resource = 'customers/' || :cid
 WHERE scope = 'D1001' AND request_id = 'pgbench-' || :client_id || '-' || :r;
 COMMIT;

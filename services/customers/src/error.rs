@@ -20,6 +20,11 @@ pub enum Error {
     EtagMismatch { current: String },
     #[error("{name} is {state:?} and cannot be changed")]
     NotActive { name: String, state: State },
+    #[error("{message}")]
+    PermissionDenied {
+        reason: &'static str,
+        message: String,
+    },
     #[error("an external id is already assigned to another customer")]
     ExternalIdTaken { detail: String },
     #[error(transparent)]
@@ -83,6 +88,9 @@ impl From<Error> for Status {
                     ),
                     [("name", name)],
                 )
+            }
+            Error::PermissionDenied { reason, message } => {
+                kit::refusal(Code::PermissionDenied, reason, message, [])
             }
             Error::ExternalIdTaken { detail } => kit::refusal(
                 Code::AlreadyExists,

@@ -9,7 +9,7 @@
 //! ```sql
 //! CREATE TABLE idempotency (
 //!     scope text, request_id text, method text, request_hash bytea, response bytea,
-//!     created_at timestamptz DEFAULT now(), PRIMARY KEY (scope, request_id));
+//!     resource text, created_at timestamptz DEFAULT now(), PRIMARY KEY (scope, request_id));
 //! ```
 
 use prost::Message;
@@ -135,18 +135,23 @@ pub async fn begin<R: Message + Default>(
     Ok(Begin::Replay(R::decode(bytes.as_slice())?))
 }
 
-/// Saves the response of a fresh attempt; call just before commit.
+/// Saves the response of a fresh attempt; call just before commit. `resource` names what
+/// the response is about, so that erasing that resource can delete the saved copy too.
 pub async fn finish<R: Message>(
     tx: &mut PgConnection,
     key: &IdempotencyKey,
     response: &R,
+    resource: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE idempotency SET response = $3 WHERE scope = $1 AND request_id = $2")
-        .bind(&key.scope)
-        .bind(&key.request_id)
-        .bind(response.encode_to_vec())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE idempotency SET response = $3, resource = $4 WHERE scope = $1 AND request_id = $2",
+    )
+    .bind(&key.scope)
+    .bind(&key.request_id)
+    .bind(response.encode_to_vec())
+    .bind(resource)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 

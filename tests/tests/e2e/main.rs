@@ -4,6 +4,7 @@ mod auth;
 mod concurrency;
 mod consent;
 mod customers;
+mod erasure;
 mod list;
 mod resolve;
 mod server;

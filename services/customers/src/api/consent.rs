@@ -204,7 +204,7 @@ impl Service {
         let response = pb::SetConsentResponse {
             consent: Some(consent_to_proto(&consent)),
         };
-        remember(&mut tx, key.as_ref(), &response).await?;
+        remember(&mut tx, key.as_ref(), &response, &req.parent).await?;
         tx.commit().await?;
         Ok(response)
     }

@@ -3,6 +3,7 @@
 
 mod consent;
 pub mod convert;
+mod erasure;
 
 use dealernet_kit::{
     auth::Principal,
@@ -44,14 +45,16 @@ async fn replay<R: Message + Default>(
     }
 }
 
-/// Saves the response of a fresh mutation next to its change.
+/// Saves the response of a fresh mutation next to its change; `resource` is the customer
+/// it is about (an erasure deletes saved responses about the erased customer).
 async fn remember<R: Message>(
     tx: &mut PgConnection,
     key: Option<&IdempotencyKey>,
     response: &R,
+    resource: &str,
 ) -> Result<()> {
     if let Some(key) = key {
-        idempotency::finish(tx, key, response).await?;
+        idempotency::finish(tx, key, response, Some(resource)).await?;
     }
     Ok(())
 }
@@ -85,7 +88,13 @@ impl Service {
         let response = pb::CreateCustomerResponse {
             customer: Some(to_proto(&customer)),
         };
-        remember(&mut tx, key.as_ref(), &response).await?;
+        remember(
+            &mut tx,
+            key.as_ref(),
+            &response,
+            &resource_name(customer.id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(response)
     }
@@ -138,7 +147,7 @@ impl Service {
         let response = pb::UpdateCustomerResponse {
             customer: Some(to_proto(&updated)),
         };
-        remember(&mut tx, key.as_ref(), &response).await?;
+        remember(&mut tx, key.as_ref(), &response, &resource_name(id)).await?;
         tx.commit().await?;
         Ok(response)
     }
@@ -246,7 +255,12 @@ impl Service {
                 }
             }
         };
-        remember(&mut tx, key.as_ref(), &response).await?;
+        let resource = response
+            .customer
+            .as_ref()
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        remember(&mut tx, key.as_ref(), &response, &resource).await?;
         tx.commit().await?;
         Ok(response)
     }
@@ -343,6 +357,16 @@ impl CustomerService for Service {
     ) -> std::result::Result<Response<pb::ListCustomersResponse>, Status> {
         Principal::of(&request)?;
         Ok(Response::new(self.list(request.into_inner()).await?))
+    }
+
+    async fn erase_customer(
+        &self,
+        request: Request<pb::EraseCustomerRequest>,
+    ) -> std::result::Result<Response<pb::EraseCustomerResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.erase(&principal, request.into_inner()).await?,
+        ))
     }
 
     async fn set_consent(

@@ -2,6 +2,7 @@
 //! transaction: the handler decides what commits together.
 
 pub mod consent;
+pub mod erasure;
 mod rows;
 
 use chrono::Utc;

@@ -1,0 +1,88 @@
+//! EraseCustomer.
+
+use dealernet_kit::{
+    auth::{ORG_HQ, Principal, Role},
+    error::FieldViolations,
+    idempotency::IdempotencyKey,
+};
+use dealernet_proto::customers::v1 as pb;
+
+use super::{
+    Result,
+    convert::{parse_name, resource_name, to_proto},
+    remember, replay,
+};
+use crate::{
+    Error, Service,
+    domain::{State, profile::clean_text},
+    store::{self, erasure::Erasure},
+};
+
+const MAX_REASON: usize = 500;
+
+impl Service {
+    pub(super) async fn erase(
+        &self,
+        principal: &Principal,
+        req: pb::EraseCustomerRequest,
+    ) -> Result<pb::EraseCustomerResponse> {
+        // Erasure is irreversible: only head office decides it.
+        if principal.organization() != ORG_HQ
+            || !(principal.has_role(Role::Hq) || principal.has_role(Role::Steward))
+        {
+            return Err(Error::PermissionDenied {
+                reason: "HQ_ROLE_REQUIRED",
+                message: "erasing a customer needs an HQ principal with role hq or steward".into(),
+            });
+        }
+        let key = IdempotencyKey::new(principal, "EraseCustomer", &req.request_id, &req)?;
+        let mut v = FieldViolations::new();
+        let id = parse_name(&req.name, "name").map_err(|e| v.append(e)).ok();
+        match clean_text(&req.reason, MAX_REASON) {
+            Ok(reason) if reason.is_empty() => {
+                v.add("reason", "required: why the customer is erased")
+            }
+            Ok(_) => {}
+            Err(e) => v.add("reason", e),
+        }
+        v.into_result()?;
+        let id = id.unwrap_or_default();
+        let mut tx = self.pool.begin().await?;
+        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+            return Ok(done);
+        }
+        let customer = store::load(&mut tx, id, true)
+            .await?
+            .ok_or_else(|| Error::NotFound(req.name.clone()))?;
+        if customer.state != State::Active {
+            return Err(Error::NotActive {
+                name: resource_name(id),
+                state: customer.state,
+            });
+        }
+        let erasure = Erasure {
+            subject: principal.subject(),
+            organization: principal.organization(),
+            roles: principal
+                .roles()
+                .iter()
+                .map(|r| r.name())
+                .collect::<Vec<_>>()
+                .join(","),
+            reason: req.reason.trim(),
+            request_id: &req.request_id,
+            at: store::now(),
+        };
+        let erased = store::erasure::erase(&mut tx, id, &erasure).await?;
+        tracing::info!(customer = %id, records = erased.len(), "customer erased");
+        let customer = store::load(&mut tx, id, false)
+            .await?
+            .ok_or_else(|| Error::NotFound(req.name.clone()))?;
+        let response = pb::EraseCustomerResponse {
+            customer: Some(to_proto(&customer)),
+        };
+        remember(&mut tx, key.as_ref(), &response, &resource_name(id)).await?;
+        tx.commit().await?;
+        Ok(response)
+    }
+}
