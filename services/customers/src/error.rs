@@ -16,6 +16,10 @@ pub enum Error {
     InvalidArgument(FieldViolations),
     #[error("{0} not found")]
     NotFound(String),
+    #[error("{0} not found")]
+    RelationshipNotFound(String),
+    #[error("the relationship already exists")]
+    RelationshipExists,
     #[error("etag mismatch: the customer changed since it was read")]
     EtagMismatch { current: String },
     #[error("{name} is {state:?} and cannot be changed")]
@@ -42,6 +46,11 @@ impl From<FieldViolations> for Error {
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         if let DbFailure::UniqueViolation(constraint) = db::classify(&e)
+            && constraint == crate::store::relationship::UNIQUE_LINK
+        {
+            return Error::RelationshipExists;
+        }
+        if let DbFailure::UniqueViolation(constraint) = db::classify(&e)
             && constraint == crate::store::EXTERNAL_ID_UNIQUE
         {
             let detail = match &e {
@@ -66,6 +75,17 @@ impl From<Error> for Status {
                 "CUSTOMER_NOT_FOUND",
                 "dealernet.customers.v1.Customer",
                 &name,
+            ),
+            Error::RelationshipNotFound(name) => kit::not_found(
+                "RELATIONSHIP_NOT_FOUND",
+                "dealernet.customers.v1.Relationship",
+                &name,
+            ),
+            Error::RelationshipExists => kit::refusal(
+                Code::AlreadyExists,
+                "RELATIONSHIP_EXISTS",
+                "the two customers already have a relationship of this type",
+                [],
             ),
             Error::EtagMismatch { current } => kit::refusal(
                 Code::Aborted,

@@ -6,6 +6,7 @@ mod consent;
 mod customers;
 mod erasure;
 mod list;
+mod relationships;
 mod resolve;
 mod server;
 

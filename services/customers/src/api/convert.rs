@@ -218,6 +218,18 @@ pub fn profile_from_proto(c: &pb::Customer, hasher: &IdHasher) -> Result<Profile
             .ok()
     };
 
+    let mut outlet = |field: &str, code: &str| -> String {
+        let code = code.trim().to_owned();
+        if !code.is_empty()
+            && let Err(e) = check_issuer(&code)
+        {
+            v.add(field, format!("an outlet code {e}"));
+        }
+        code
+    };
+    let preferred_dealer = outlet("preferred_dealer", &c.preferred_dealer);
+    let preferred_station = outlet("preferred_service_station", &c.preferred_service_station);
+
     let (Some(kind), Some(source_channel)) = (kind, source_channel) else {
         return Err(v);
     };
@@ -234,6 +246,8 @@ pub fn profile_from_proto(c: &pb::Customer, hasher: &IdHasher) -> Result<Profile
         external_ids,
         national_id,
         source_channel,
+        preferred_dealer,
+        preferred_station,
     };
     let mut all = v;
     for (field, description) in profile.check().iter() {
@@ -351,6 +365,8 @@ pub fn to_proto(c: &Customer) -> pb::Customer {
         create_time: Some(timestamp(c.create_time)),
         update_time: Some(timestamp(c.update_time)),
         etag: etag(c.version),
+        preferred_dealer: p.preferred_dealer.clone(),
+        preferred_service_station: p.preferred_station.clone(),
     }
 }
 
@@ -374,6 +390,8 @@ pub const UPDATABLE_PATHS: &[&str] = &[
     "preferred_language",
     "external_ids",
     "national_id",
+    "preferred_dealer",
+    "preferred_service_station",
 ];
 
 /// Checks an update mask: non-empty, known paths only.
@@ -433,6 +451,10 @@ pub fn apply_mask(
             "preferred_language" => merged.preferred_language = input.preferred_language.clone(),
             "external_ids" => merged.external_ids = input.external_ids.clone(),
             "national_id" => merged.national_id = input.national_id.clone(),
+            "preferred_dealer" => merged.preferred_dealer = input.preferred_dealer.clone(),
+            "preferred_service_station" => {
+                merged.preferred_service_station = input.preferred_service_station.clone();
+            }
             address_part => {
                 let a = merged.address.get_or_insert_with(Default::default);
                 match address_part {

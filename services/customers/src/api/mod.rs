@@ -4,6 +4,7 @@
 mod consent;
 pub mod convert;
 mod erasure;
+mod relationship;
 
 use dealernet_kit::{
     auth::Principal,
@@ -366,6 +367,38 @@ impl CustomerService for Service {
         let principal = Principal::of(&request)?.clone();
         Ok(Response::new(
             self.erase(&principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn create_relationship(
+        &self,
+        request: Request<pb::CreateRelationshipRequest>,
+    ) -> std::result::Result<Response<pb::CreateRelationshipResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.create_relationship(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn list_relationships(
+        &self,
+        request: Request<pb::ListRelationshipsRequest>,
+    ) -> std::result::Result<Response<pb::ListRelationshipsResponse>, Status> {
+        Principal::of(&request)?;
+        Ok(Response::new(
+            self.list_relationships(request.into_inner()).await?,
+        ))
+    }
+
+    async fn delete_relationship(
+        &self,
+        request: Request<pb::DeleteRelationshipRequest>,
+    ) -> std::result::Result<Response<pb::DeleteRelationshipResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.delete_relationship(&principal, request.into_inner())
+                .await?,
         ))
     }
 

@@ -18,6 +18,7 @@ pub mod consent;
 pub mod contact;
 pub mod national_id;
 pub mod profile;
+pub mod relationship;
 
 pub use consent::{Channel, Consent, Decision, Purpose};
 pub use contact::{Phone, PhoneKind};

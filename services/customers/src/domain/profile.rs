@@ -74,6 +74,10 @@ pub struct Profile {
     pub external_ids: Vec<ExternalId>,
     pub national_id: Option<NationalId>,
     pub source_channel: SourceChannel,
+    /// Code of the preferred dealer outlet, or empty.
+    pub preferred_dealer: String,
+    /// Code of the preferred service station, or empty.
+    pub preferred_station: String,
 }
 
 /// A stored customer.
@@ -231,6 +235,8 @@ mod tests {
             external_ids: vec![],
             national_id: None,
             source_channel: SourceChannel::Hotline,
+            preferred_dealer: String::new(),
+            preferred_station: String::new(),
         }
     }
 

@@ -37,7 +37,8 @@ pub async fn erase(
         "UPDATE customer SET family_name = '', given_name = '', organization_name = '', \
          display_name = '', name_key = '', province = '', city = '', district = '', street = '', \
          postal_code = '', region_code = '', birthday = NULL, preferred_language = '', \
-         national_id_hash = NULL, national_id_last4 = '', version = version + 1, update_time = $2, \
+         national_id_hash = NULL, national_id_last4 = '', preferred_dealer = '', \
+         preferred_station = '', version = version + 1, update_time = $2, \
          state = CASE WHEN id = $3 THEN 'ERASED' ELSE state END \
          WHERE id = ANY ($1)",
     )
@@ -46,6 +47,11 @@ pub async fn erase(
     .bind(survivor)
     .execute(&mut *conn)
     .await?;
+    // Who lives with or works for whom is personal data too.
+    sqlx::query("DELETE FROM relationship WHERE customer_id = ANY ($1) OR related_id = ANY ($1)")
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await?;
     for table in ["customer_phone", "customer_email", "external_id"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = ANY ($1)"))
             .bind(&ids)

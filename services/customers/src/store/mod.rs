@@ -3,6 +3,7 @@
 
 pub mod consent;
 pub mod erasure;
+pub mod relationship;
 mod rows;
 
 use chrono::Utc;
@@ -32,9 +33,9 @@ pub async fn insert(conn: &mut PgConnection, customer: &Customer) -> Result<(), 
         "INSERT INTO customer (id, kind, family_name, given_name, organization_name, display_name, \
          name_key, province, city, district, street, postal_code, region_code, birthday, \
          preferred_language, source_channel, created_by_org, national_id_hash, national_id_last4, \
-         state, version, create_time, update_time) \
+         state, version, create_time, update_time, preferred_dealer, preferred_station) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21, $22, $22)",
+         $19, $20, $21, $22, $22, $23, $24)",
     )
     .bind(customer.id)
     .bind(p.kind.as_str())
@@ -58,6 +59,8 @@ pub async fn insert(conn: &mut PgConnection, customer: &Customer) -> Result<(), 
     .bind(customer.state.as_str())
     .bind(customer.version)
     .bind(customer.create_time)
+    .bind(&p.preferred_dealer)
+    .bind(&p.preferred_station)
     .execute(&mut *conn)
     .await?;
     insert_children(conn, customer.id, p).await
@@ -135,8 +138,8 @@ pub async fn update(conn: &mut PgConnection, customer: &Customer) -> Result<Cust
         "UPDATE customer SET kind = $2, family_name = $3, given_name = $4, organization_name = $5, \
          display_name = $6, name_key = $7, province = $8, city = $9, district = $10, street = $11, \
          postal_code = $12, region_code = $13, birthday = $14, preferred_language = $15, \
-         national_id_hash = $16, national_id_last4 = $17, version = version + 1, update_time = $18 \
-         WHERE id = $1",
+         national_id_hash = $16, national_id_last4 = $17, version = version + 1, update_time = $18, \
+         preferred_dealer = $19, preferred_station = $20 WHERE id = $1",
     )
     .bind(customer.id)
     .bind(p.kind.as_str())
@@ -156,6 +159,8 @@ pub async fn update(conn: &mut PgConnection, customer: &Customer) -> Result<Cust
     .bind(p.national_id.as_ref().map(|n| &n.hash))
     .bind(p.national_id.as_ref().map_or("", |n| n.last4.as_str()))
     .bind(now)
+    .bind(&p.preferred_dealer)
+    .bind(&p.preferred_station)
     .execute(&mut *conn)
     .await?;
     for table in ["customer_phone", "customer_email"] {

@@ -33,6 +33,8 @@ pub struct CustomerRow {
     version: i64,
     create_time: DateTime<Utc>,
     update_time: DateTime<Utc>,
+    preferred_dealer: String,
+    preferred_station: String,
     phone_numbers: Vec<String>,
     phone_kinds: Vec<String>,
     emails: Vec<String>,
@@ -88,6 +90,8 @@ impl CustomerRow {
                 national_id,
                 source_channel: SourceChannel::parse(&self.source_channel)
                     .ok_or_else(|| corrupt("source_channel", &self.source_channel))?,
+                preferred_dealer: self.preferred_dealer,
+                preferred_station: self.preferred_station,
             },
             created_by_org: self.created_by_org,
             state: State::parse(&self.state).ok_or_else(|| corrupt("state", &self.state))?,
