@@ -117,7 +117,7 @@ fn print_ready(config: &Config, addr: std::net::SocketAddr, loaded: usize) -> an
     println!("  AGENT_TOKEN={agent}     # hotline.agent @ CALLCENTER, role agent");
     println!("example call:");
     println!(
-        "  grpcurl -plaintext -H 'authorization: Bearer {hq}' -d '{{\"page_size\": 3, \"province\": \"广东省\"}}' {addr} dealernet.customers.v1.CustomerService/ListCustomers"
+        "  grpcurl -plaintext -H 'authorization: Bearer {hq}' -H 'x-purpose: demo' -d '{{\"page_size\": 3, \"province\": \"广东省\"}}' {addr} dealernet.customers.v1.CustomerService/ListCustomers"
     );
     Ok(())
 }

@@ -53,7 +53,7 @@ def main() -> None:
     channel = grpc.insecure_channel(addr)
     stub = rpc.CustomerServiceStub(channel)
     as_dealer = [("authorization", f"Bearer {dealer_token}")]
-    as_hq = [("authorization", f"Bearer {hq_token}")]
+    as_hq = [("authorization", f"Bearer {hq_token}"), ("x-purpose", "smoke test")]
 
     phone = f"139{uuid.uuid4().int % 10**8:08d}"
     candidate = pb.Customer(

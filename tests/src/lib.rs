@@ -247,9 +247,12 @@ impl TestPlatform {
     }
 }
 
-/// Adds `authorization` metadata to every call.
+/// Adds `authorization` (and a declared `x-purpose`) metadata to every call.
 #[derive(Debug, Clone)]
-pub struct Bearer(Option<String>);
+pub struct Bearer(Option<String>, Option<String>);
+
+/// The purpose test clients declare unless told otherwise.
+pub const TEST_PURPOSE: &str = "e2e test";
 
 impl Bearer {
     /// A valid token for `org` and `role`, signed with the platform's key.
@@ -262,17 +265,22 @@ impl Bearer {
         let principal =
             Principal::new(&format!("{}.user", role.name()), org, &[role]).expect("principal");
         let token = TokenKeys::new(SecretString::from(secret.to_owned())).mint(&principal, ttl);
-        Bearer(Some(format!("Bearer {token}")))
+        Bearer(Some(format!("Bearer {token}")), Some(TEST_PURPOSE.into()))
+    }
+
+    /// The same token without a declared purpose.
+    pub fn without_purpose(self) -> Bearer {
+        Bearer(self.0, None)
     }
 
     /// Exactly this header value.
     pub fn raw(value: &str) -> Bearer {
-        Bearer(Some(value.to_owned()))
+        Bearer(Some(value.to_owned()), None)
     }
 
     /// No header at all.
     pub fn none() -> Bearer {
-        Bearer(None)
+        Bearer(None, None)
     }
 }
 
@@ -283,6 +291,12 @@ impl Interceptor for Bearer {
                 .parse()
                 .map_err(|_| Status::internal("bad test header"))?;
             request.metadata_mut().insert("authorization", value);
+        }
+        if let Some(purpose) = &self.1 {
+            let value: MetadataValue<_> = purpose
+                .parse()
+                .map_err(|_| Status::internal("bad test purpose"))?;
+            request.metadata_mut().insert("x-purpose", value);
         }
         Ok(request)
     }

@@ -57,6 +57,9 @@ struct Args {
     /// Fixed total request rate (open loop); without it each worker sends back to back.
     #[arg(long)]
     rate: Option<f64>,
+    /// Declared purpose sent as `x-purpose` (required for HQ and hotline tokens).
+    #[arg(long, default_value = "benchmark")]
+    purpose: String,
     /// Key-space size: customers 1..=N exist (as loaded by datagen).
     #[arg(long, default_value_t = 1_000_000)]
     customers: u64,
@@ -105,6 +108,8 @@ impl Tally {
 struct Plan {
     scenario: Scenario,
     auth: MetadataValue<tonic::metadata::Ascii>,
+    /// `x-purpose` metadata: HQ and hotline reads must declare one.
+    purpose: MetadataValue<tonic::metadata::Ascii>,
     customers: u64,
     /// Load runs over [begin, end); only [measure_from, end) is recorded.
     begin: Instant,
@@ -140,6 +145,7 @@ async fn call(
     fn req<T>(msg: T, plan: &Plan) -> Request<T> {
         let mut r = Request::new(msg);
         r.metadata_mut().insert("authorization", plan.auth.clone());
+        r.metadata_mut().insert("x-purpose", plan.purpose.clone());
         r
     }
     let result = match plan.scenario {
@@ -334,6 +340,7 @@ async fn main() -> anyhow::Result<()> {
     let plan = Plan {
         scenario: args.scenario,
         auth: bearer.parse()?,
+        purpose: args.purpose.parse()?,
         customers: args.customers,
         begin: now,
         measure_from,

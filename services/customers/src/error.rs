@@ -32,6 +32,8 @@ pub enum Error {
     #[error("an external id is already assigned to another customer")]
     ExternalIdTaken { detail: String },
     #[error(transparent)]
+    AuditUnavailable(crate::audit::AuditFailed),
+    #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
     #[error(transparent)]
     Database(sqlx::Error),
@@ -120,6 +122,13 @@ impl From<Error> for Status {
                     .to_owned(),
                 [],
             ),
+            Error::AuditUnavailable(e) => {
+                tracing::error!(error = %e, "answer withheld: access log unavailable");
+                kit::unavailable(
+                    "AUDIT_UNAVAILABLE",
+                    "the access log cannot record this read; retry later",
+                )
+            }
             Error::Idempotency(e) => e.status(),
             Error::Database(e) => db::status(&e),
         }

@@ -7,6 +7,7 @@
 //! - [`demo`]: realistic generated customers for `dev` mode and benchmarks.
 
 pub mod api;
+pub mod audit;
 pub mod demo;
 pub mod domain;
 mod error;
@@ -36,12 +37,15 @@ pub struct Service {
     pool: PgPool,
     hasher: IdHasher,
     page_tokens: PageTokens,
+    audit: audit::AuditLog,
 }
 
 impl Service {
-    /// A service over a pool whose connections see the `customers` schema.
+    /// A service over a pool whose connections see the `customers` schema. Starts the
+    /// access-log writer, so it must be called inside a Tokio runtime.
     pub fn new(pool: PgPool, secrets: &Secrets) -> Service {
         Service {
+            audit: audit::AuditLog::start(pool.clone()),
             pool,
             hasher: IdHasher::new(secrets.id_hash_key.clone()),
             page_tokens: PageTokens::new(secrets.page_token_key.clone()),

@@ -1,5 +1,6 @@
 //! End-to-end tests: one binary, so that the whole run shares one PostgreSQL cluster.
 
+mod audit;
 mod auth;
 mod concurrency;
 mod consent;
@@ -9,6 +10,7 @@ mod list;
 mod relationships;
 mod resolve;
 mod server;
+mod visibility;
 
 use dealernet_proto::{customers::v1 as pb, types::v1 as types};
 use tonic::{Code, Status};

@@ -1,14 +1,12 @@
 //! SetConsent, ListConsents, CheckContactPermission.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use dealernet_kit::{
-    auth::Principal, error::FieldViolations, idempotency::IdempotencyKey, paging::PageSize,
-};
+use dealernet_kit::{error::FieldViolations, idempotency::IdempotencyKey, paging::PageSize};
 use dealernet_proto::customers::v1 as pb;
 use uuid::Uuid;
 
 use super::{
-    Result,
+    Caller, Result,
     convert::{
         from_timestamp, parse_name, resource_name, source_channel_from_proto,
         source_channel_to_proto, timestamp,
@@ -176,9 +174,10 @@ fn consent_from_proto(
 impl Service {
     pub(super) async fn set_consent(
         &self,
-        principal: &Principal,
+        caller: &Caller,
         req: pb::SetConsentRequest,
     ) -> Result<pb::SetConsentResponse> {
+        let principal = &caller.principal;
         let key = IdempotencyKey::new(principal, "SetConsent", &req.request_id, &req)?;
         let id = parse_name(&req.parent, "parent")?;
         let input = req
@@ -200,6 +199,7 @@ impl Service {
                 state: customer.state,
             });
         }
+        self.require_access(&mut tx, principal, id).await?;
         store::consent::record(&mut tx, &consent, principal.subject()).await?;
         let response = pb::SetConsentResponse {
             consent: Some(consent_to_proto(&consent)),
@@ -211,6 +211,7 @@ impl Service {
 
     pub(super) async fn list_consents(
         &self,
+        caller: &Caller,
         req: pb::ListConsentsRequest,
     ) -> Result<pb::ListConsentsResponse> {
         let mut v = FieldViolations::new();
@@ -232,6 +233,8 @@ impl Service {
         if store::load(&mut conn, id, false).await?.is_none() {
             return Err(Error::NotFound(req.parent.clone()));
         }
+        self.require_access(&mut conn, &caller.principal, id)
+            .await?;
         let mut consents = store::consent::list(&mut conn, id, after, page_size + 1).await?;
         let next_page_token = if consents.len() > page_size {
             consents.truncate(page_size);
@@ -255,6 +258,7 @@ impl Service {
 
     pub(super) async fn check_contact_permission(
         &self,
+        _caller: &Caller,
         req: pb::CheckContactPermissionRequest,
     ) -> Result<pb::CheckContactPermissionResponse> {
         let mut v = FieldViolations::new();

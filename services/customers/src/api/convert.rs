@@ -367,6 +367,7 @@ pub fn to_proto(c: &Customer) -> pb::Customer {
         etag: etag(c.version),
         preferred_dealer: p.preferred_dealer.clone(),
         preferred_service_station: p.preferred_station.clone(),
+        masked: false,
     }
 }
 

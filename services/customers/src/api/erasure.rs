@@ -1,14 +1,14 @@
 //! EraseCustomer.
 
 use dealernet_kit::{
-    auth::{ORG_HQ, Principal, Role},
+    auth::{ORG_HQ, Role},
     error::FieldViolations,
     idempotency::IdempotencyKey,
 };
 use dealernet_proto::customers::v1 as pb;
 
 use super::{
-    Result,
+    Caller, Result,
     convert::{parse_name, resource_name, to_proto},
     remember, replay,
 };
@@ -23,9 +23,10 @@ const MAX_REASON: usize = 500;
 impl Service {
     pub(super) async fn erase(
         &self,
-        principal: &Principal,
+        caller: &Caller,
         req: pb::EraseCustomerRequest,
     ) -> Result<pb::EraseCustomerResponse> {
+        let principal = &caller.principal;
         // Erasure is irreversible: only head office decides it.
         if principal.organization() != ORG_HQ
             || !(principal.has_role(Role::Hq) || principal.has_role(Role::Steward))

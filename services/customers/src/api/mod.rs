@@ -1,21 +1,24 @@
 //! The gRPC face of the registry: `CustomerService` handlers. Each handler parses and
 //! validates, opens the transaction, and commits the change with its idempotency record.
 
+mod access;
 mod consent;
 pub mod convert;
 mod erasure;
+mod grpc;
 mod relationship;
 
+pub use access::to_masked_proto;
+pub use grpc::Caller;
+
 use dealernet_kit::{
-    auth::Principal,
     error::FieldViolations,
     idempotency::{self, Begin, IdempotencyKey},
     paging::PageSize,
 };
-use dealernet_proto::customers::v1::{self as pb, customer_service_server::CustomerService};
+use dealernet_proto::customers::v1 as pb;
 use prost::Message;
 use sqlx::PgConnection;
-use tonic::{Request, Response, Status};
 
 use crate::{
     Error, Service,
@@ -23,6 +26,7 @@ use crate::{
         Customer, State,
         contact::{normalize_email, normalize_phone},
         profile::{MAX_PERSON_NAME_PART, clean_text, name_key},
+        visibility::sees_everything,
     },
     store::{self, ListFilter, MatchKeys, Matched},
 };
@@ -73,14 +77,17 @@ fn prefixed(v: FieldViolations) -> Error {
 impl Service {
     async fn create(
         &self,
-        principal: &Principal,
+        caller: &Caller,
         req: pb::CreateCustomerRequest,
     ) -> Result<pb::CreateCustomerResponse> {
+        let principal = &caller.principal;
         let key = IdempotencyKey::new(principal, "CreateCustomer", &req.request_id, &req)?;
         let profile = profile_from_proto(required_customer(req.customer.as_ref())?, &self.hasher)
             .map_err(prefixed)?;
         let mut tx = self.pool.begin().await?;
-        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+        if let Some(done) = replay::<pb::CreateCustomerResponse>(&mut tx, key.as_ref()).await? {
+            self.audit_answer(caller, "CreateCustomer", done.customer.as_ref())
+                .await?;
             return Ok(done);
         }
         let customer = Customer::new(profile, principal.organization());
@@ -97,25 +104,39 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        self.audit_answer(caller, "CreateCustomer", response.customer.as_ref())
+            .await?;
         Ok(response)
     }
 
-    async fn get(&self, req: pb::GetCustomerRequest) -> Result<pb::GetCustomerResponse> {
+    async fn get(
+        &self,
+        caller: &Caller,
+        req: pb::GetCustomerRequest,
+    ) -> Result<pb::GetCustomerResponse> {
         let id = parse_name(&req.name, "name")?;
+        caller.require_purpose_for_reads()?;
         let mut conn = self.pool.acquire().await?;
         let customer = store::load(&mut conn, id, false)
             .await?
             .ok_or_else(|| Error::NotFound(req.name.clone()))?;
+        let rendered = self
+            .render(&mut conn, &caller.principal, &[customer])
+            .await?;
+        drop(conn);
+        self.audit_rendered(caller, "GetCustomer", &rendered)
+            .await?;
         Ok(pb::GetCustomerResponse {
-            customer: Some(to_proto(&customer)),
+            customer: rendered.into_iter().next().map(|r| r.customer),
         })
     }
 
     async fn update(
         &self,
-        principal: &Principal,
+        caller: &Caller,
         req: pb::UpdateCustomerRequest,
     ) -> Result<pb::UpdateCustomerResponse> {
+        let principal = &caller.principal;
         let key = IdempotencyKey::new(principal, "UpdateCustomer", &req.request_id, &req)?;
         let input = required_customer(req.customer.as_ref())?;
         let id = parse_name(&input.name, "customer.name")?;
@@ -126,12 +147,15 @@ impl Service {
             .unwrap_or_default();
         check_mask(&paths)?;
         let mut tx = self.pool.begin().await?;
-        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+        if let Some(done) = replay::<pb::UpdateCustomerResponse>(&mut tx, key.as_ref()).await? {
+            self.audit_answer(caller, "UpdateCustomer", done.customer.as_ref())
+                .await?;
             return Ok(done);
         }
         let current = store::load(&mut tx, id, true)
             .await?
             .ok_or_else(|| Error::NotFound(input.name.clone()))?;
+        self.require_access(&mut tx, principal, id).await?;
         if current.state != State::Active {
             return Err(Error::NotActive {
                 name: input.name.clone(),
@@ -150,10 +174,16 @@ impl Service {
         };
         remember(&mut tx, key.as_ref(), &response, &resource_name(id)).await?;
         tx.commit().await?;
+        self.audit_answer(caller, "UpdateCustomer", response.customer.as_ref())
+            .await?;
         Ok(response)
     }
 
-    async fn list(&self, req: pb::ListCustomersRequest) -> Result<pb::ListCustomersResponse> {
+    async fn list(
+        &self,
+        caller: &Caller,
+        req: pb::ListCustomersRequest,
+    ) -> Result<pb::ListCustomersResponse> {
         let mut v = FieldViolations::new();
         let page_size = PageSize::STANDARD
             .resolve(req.page_size)
@@ -161,7 +191,14 @@ impl Service {
                 v.add("page_size", e.iter().map(|(_, d)| d).collect::<String>());
                 0
             });
-        let filter = list_filter(&req, &mut v);
+        let mut filter = list_filter(&req, &mut v);
+        // Without an exact identifier, a dealer or station lists only its own customers;
+        // with one, others come back masked so that it can avoid creating a duplicate.
+        let exact =
+            filter.phone.is_some() || filter.email.is_some() || filter.external_id.is_some();
+        if !exact && !sees_everything(&caller.principal) {
+            filter.linked_to = Some(caller.principal.organization().to_owned());
+        }
         let fingerprint = filter_fingerprint(&filter);
         let after = self
             .page_tokens
@@ -171,6 +208,7 @@ impl Service {
                 None
             });
         v.into_result()?;
+        caller.require_purpose_for_reads()?;
         let mut conn = self.pool.acquire().await?;
         let mut customers = store::list(&mut conn, &filter, after, page_size + 1).await?;
         let next_page_token = if customers.len() > page_size {
@@ -182,17 +220,24 @@ impl Service {
         } else {
             String::new()
         };
+        let rendered = self
+            .render(&mut conn, &caller.principal, &customers)
+            .await?;
+        drop(conn);
+        self.audit_rendered(caller, "ListCustomers", &rendered)
+            .await?;
         Ok(pb::ListCustomersResponse {
-            customers: customers.iter().map(to_proto).collect(),
+            customers: rendered.into_iter().map(|r| r.customer).collect(),
             next_page_token,
         })
     }
 
     async fn resolve(
         &self,
-        principal: &Principal,
+        caller: &Caller,
         req: pb::ResolveCustomerRequest,
     ) -> Result<pb::ResolveCustomerResponse> {
+        let principal = &caller.principal;
         let key = IdempotencyKey::new(principal, "ResolveCustomer", &req.request_id, &req)?;
         let profile = profile_from_proto(required_customer(req.customer.as_ref())?, &self.hasher)
             .map_err(prefixed)?;
@@ -214,7 +259,9 @@ impl Service {
             .into());
         }
         let mut tx = self.pool.begin().await?;
-        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+        if let Some(done) = replay::<pb::ResolveCustomerResponse>(&mut tx, key.as_ref()).await? {
+            self.audit_answer(caller, "ResolveCustomer", done.customer.as_ref())
+                .await?;
             return Ok(done);
         }
         // Optimistic look first: most resolves find an existing customer and need no lock.
@@ -263,6 +310,8 @@ impl Service {
             .unwrap_or_default();
         remember(&mut tx, key.as_ref(), &response, &resource).await?;
         tx.commit().await?;
+        self.audit_answer(caller, "ResolveCustomer", response.customer.as_ref())
+            .await?;
         Ok(response)
     }
 }
@@ -301,6 +350,7 @@ fn list_filter(req: &pb::ListCustomersRequest, v: &mut FieldViolations) -> ListF
         city,
         external_id,
         include_inactive: req.show_inactive,
+        linked_to: None,
     }
 }
 
@@ -317,128 +367,8 @@ fn filter_fingerprint(f: &ListFilter) -> Vec<u8> {
         issuer,
         value,
         f.include_inactive.to_string(),
+        opt(&f.linked_to),
     ]
     .join("\u{1f}")
     .into_bytes()
-}
-
-#[tonic::async_trait]
-impl CustomerService for Service {
-    async fn create_customer(
-        &self,
-        request: Request<pb::CreateCustomerRequest>,
-    ) -> std::result::Result<Response<pb::CreateCustomerResponse>, Status> {
-        let principal = Principal::of(&request)?.clone();
-        Ok(Response::new(
-            self.create(&principal, request.into_inner()).await?,
-        ))
-    }
-
-    async fn get_customer(
-        &self,
-        request: Request<pb::GetCustomerRequest>,
-    ) -> std::result::Result<Response<pb::GetCustomerResponse>, Status> {
-        Principal::of(&request)?;
-        Ok(Response::new(self.get(request.into_inner()).await?))
-    }
-
-    async fn update_customer(
-        &self,
-        request: Request<pb::UpdateCustomerRequest>,
-    ) -> std::result::Result<Response<pb::UpdateCustomerResponse>, Status> {
-        let principal = Principal::of(&request)?.clone();
-        Ok(Response::new(
-            self.update(&principal, request.into_inner()).await?,
-        ))
-    }
-
-    async fn list_customers(
-        &self,
-        request: Request<pb::ListCustomersRequest>,
-    ) -> std::result::Result<Response<pb::ListCustomersResponse>, Status> {
-        Principal::of(&request)?;
-        Ok(Response::new(self.list(request.into_inner()).await?))
-    }
-
-    async fn erase_customer(
-        &self,
-        request: Request<pb::EraseCustomerRequest>,
-    ) -> std::result::Result<Response<pb::EraseCustomerResponse>, Status> {
-        let principal = Principal::of(&request)?.clone();
-        Ok(Response::new(
-            self.erase(&principal, request.into_inner()).await?,
-        ))
-    }
-
-    async fn create_relationship(
-        &self,
-        request: Request<pb::CreateRelationshipRequest>,
-    ) -> std::result::Result<Response<pb::CreateRelationshipResponse>, Status> {
-        let principal = Principal::of(&request)?.clone();
-        Ok(Response::new(
-            self.create_relationship(&principal, request.into_inner())
-                .await?,
-        ))
-    }
-
-    async fn list_relationships(
-        &self,
-        request: Request<pb::ListRelationshipsRequest>,
-    ) -> std::result::Result<Response<pb::ListRelationshipsResponse>, Status> {
-        Principal::of(&request)?;
-        Ok(Response::new(
-            self.list_relationships(request.into_inner()).await?,
-        ))
-    }
-
-    async fn delete_relationship(
-        &self,
-        request: Request<pb::DeleteRelationshipRequest>,
-    ) -> std::result::Result<Response<pb::DeleteRelationshipResponse>, Status> {
-        let principal = Principal::of(&request)?.clone();
-        Ok(Response::new(
-            self.delete_relationship(&principal, request.into_inner())
-                .await?,
-        ))
-    }
-
-    async fn set_consent(
-        &self,
-        request: Request<pb::SetConsentRequest>,
-    ) -> std::result::Result<Response<pb::SetConsentResponse>, Status> {
-        let principal = Principal::of(&request)?.clone();
-        Ok(Response::new(
-            self.set_consent(&principal, request.into_inner()).await?,
-        ))
-    }
-
-    async fn list_consents(
-        &self,
-        request: Request<pb::ListConsentsRequest>,
-    ) -> std::result::Result<Response<pb::ListConsentsResponse>, Status> {
-        Principal::of(&request)?;
-        Ok(Response::new(
-            self.list_consents(request.into_inner()).await?,
-        ))
-    }
-
-    async fn check_contact_permission(
-        &self,
-        request: Request<pb::CheckContactPermissionRequest>,
-    ) -> std::result::Result<Response<pb::CheckContactPermissionResponse>, Status> {
-        Principal::of(&request)?;
-        Ok(Response::new(
-            self.check_contact_permission(request.into_inner()).await?,
-        ))
-    }
-
-    async fn resolve_customer(
-        &self,
-        request: Request<pb::ResolveCustomerRequest>,
-    ) -> std::result::Result<Response<pb::ResolveCustomerResponse>, Status> {
-        let principal = Principal::of(&request)?.clone();
-        Ok(Response::new(
-            self.resolve(&principal, request.into_inner()).await?,
-        ))
-    }
 }

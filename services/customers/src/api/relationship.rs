@@ -1,14 +1,12 @@
 //! CreateRelationship, ListRelationships, DeleteRelationship.
 
 use chrono::{Datelike, NaiveDate};
-use dealernet_kit::{
-    auth::Principal, error::FieldViolations, idempotency::IdempotencyKey, paging::PageSize,
-};
+use dealernet_kit::{error::FieldViolations, idempotency::IdempotencyKey, paging::PageSize};
 use dealernet_proto::{customers::v1 as pb, types::v1 as types};
 use uuid::Uuid;
 
 use super::{
-    Result,
+    Caller, Result,
     convert::{parse_name, resource_name, timestamp},
     remember, replay,
 };
@@ -98,9 +96,10 @@ fn kind_name(k: Kind) -> &'static str {
 impl Service {
     pub(super) async fn create_relationship(
         &self,
-        principal: &Principal,
+        caller: &Caller,
         req: pb::CreateRelationshipRequest,
     ) -> Result<pb::CreateRelationshipResponse> {
+        let principal = &caller.principal;
         let key = IdempotencyKey::new(principal, "CreateRelationship", &req.request_id, &req)?;
         let mut v = FieldViolations::new();
         let subject = parse_name(&req.parent, "parent")
@@ -160,6 +159,7 @@ impl Service {
                     state: customer.state,
                 });
             }
+            self.require_access(&mut tx, principal, id).await?;
             if customer.profile.kind != want {
                 return Err(FieldViolations::one(
                     field,
@@ -193,6 +193,7 @@ impl Service {
 
     pub(super) async fn list_relationships(
         &self,
+        caller: &Caller,
         req: pb::ListRelationshipsRequest,
     ) -> Result<pb::ListRelationshipsResponse> {
         let mut v = FieldViolations::new();
@@ -214,6 +215,8 @@ impl Service {
         if store::load(&mut conn, id, false).await?.is_none() {
             return Err(Error::NotFound(req.parent.clone()));
         }
+        self.require_access(&mut conn, &caller.principal, id)
+            .await?;
         let mut relationships =
             store::relationship::list(&mut conn, id, after, page_size + 1).await?;
         let next_page_token = if relationships.len() > page_size {
@@ -233,15 +236,17 @@ impl Service {
 
     pub(super) async fn delete_relationship(
         &self,
-        principal: &Principal,
+        caller: &Caller,
         req: pb::DeleteRelationshipRequest,
     ) -> Result<pb::DeleteRelationshipResponse> {
+        let principal = &caller.principal;
         let key = IdempotencyKey::new(principal, "DeleteRelationship", &req.request_id, &req)?;
         let (subject, id) = parse_relationship_name(&req.name)?;
         let mut tx = self.pool.begin().await?;
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {
             return Ok(done);
         }
+        self.require_access(&mut tx, principal, subject).await?;
         if !store::relationship::delete(&mut tx, subject, id).await? {
             return Err(Error::RelationshipNotFound(req.name.clone()));
         }

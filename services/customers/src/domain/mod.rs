@@ -19,6 +19,7 @@ pub mod contact;
 pub mod national_id;
 pub mod profile;
 pub mod relationship;
+pub mod visibility;
 
 pub use consent::{Channel, Consent, Decision, Purpose};
 pub use contact::{Phone, PhoneKind};

@@ -1,6 +1,7 @@
 //! PostgreSQL persistence of the registry. Every function takes the caller's connection or
 //! transaction: the handler decides what commits together.
 
+pub mod access_log;
 pub mod consent;
 pub mod erasure;
 pub mod relationship;
@@ -191,6 +192,8 @@ pub struct ListFilter {
     pub city: Option<String>,
     pub external_id: Option<(String, String)>,
     pub include_inactive: bool,
+    /// Only customers this organisation has a relationship with.
+    pub linked_to: Option<String>,
 }
 
 /// One page of customers in id (= creation) order, after `after`.
@@ -234,6 +237,13 @@ pub async fn list(
     }
     if !filter.include_inactive {
         q.push(" AND c.state = 'ACTIVE'");
+    }
+    if let Some(org) = &filter.linked_to {
+        q.push(" AND (c.id IN (SELECT customer_id FROM customer_link WHERE organization = ")
+            .push_bind(org)
+            .push(") OR c.id IN (SELECT customer_id FROM external_id WHERE issuer = ")
+            .push_bind(org)
+            .push("))");
     }
     if let Some(after) = after {
         q.push(" AND c.id > ").push_bind(after);
@@ -339,14 +349,14 @@ pub async fn claim(conn: &mut PgConnection, keys: &[String]) -> Result<(), sqlx:
     Ok(())
 }
 
-/// Records that `organization` has a relationship with the customer.
+/// Records that `organization` has a relationship with the customer; false if it had one.
 pub async fn link(
     conn: &mut PgConnection,
     id: Uuid,
     organization: &str,
     reason: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "INSERT INTO customer_link (customer_id, organization, reason) VALUES ($1, $2, $3) \
          ON CONFLICT (customer_id, organization) DO NOTHING",
     )
@@ -355,7 +365,24 @@ pub async fn link(
     .bind(reason)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
+}
+
+/// Which of `ids` `organization` has a relationship with: a link row, or an external id
+/// it issued.
+pub async fn linked_among(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    organization: &str,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT customer_id FROM customer_link WHERE customer_id = ANY ($1) AND organization = $2 \
+         UNION SELECT customer_id FROM external_id WHERE customer_id = ANY ($1) AND issuer = $2",
+    )
+    .bind(ids)
+    .bind(organization)
+    .fetch_all(&mut *conn)
+    .await
 }
 
 /// Drops claim rows no resolve can still hold.
