@@ -49,7 +49,7 @@ def main() -> None:
     addr, hq_token, dealer_token, proto_dir = sys.argv[1:5]
     sys.path.insert(0, generate_stubs(proto_dir))
     pb = importlib.import_module("dealernet.customers.v1.customers_pb2")
-    rpc = importlib.import_module("dealernet.customers.v1.customers_pb2_grpc")
+    rpc = importlib.import_module("dealernet.customers.v1.customer_service_pb2_grpc")
     channel = grpc.insecure_channel(addr)
     stub = rpc.CustomerServiceStub(channel)
     as_dealer = [("authorization", f"Bearer {dealer_token}")]
