@@ -6,6 +6,7 @@ mod concurrency;
 mod consent;
 mod customers;
 mod erasure;
+mod kill;
 mod list;
 mod relationships;
 mod resolve;

@@ -1,0 +1,17 @@
+//! The platform as a separate process, for tests that must kill the server mid-flight.
+//! Serves on a free port of 127.0.0.1 against `DEALERNET_TEST_DATABASE_URL` with the test
+//! keys, prints `listening <addr>` once ready, and runs until killed.
+
+use std::io::Write;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let url = std::env::var("DEALERNET_TEST_DATABASE_URL")
+        .map_err(|_| anyhow::anyhow!("set DEALERNET_TEST_DATABASE_URL"))?;
+    let config = dealernet_tests::test_config(&url, |layer| layer);
+    let platform = dealernet::Platform::build(&config).await?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "listening {}", platform.addr())?;
+    stdout.flush()?;
+    platform.run_until_stopped(std::future::pending()).await
+}
