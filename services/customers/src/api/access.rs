@@ -36,6 +36,31 @@ pub struct Rendered {
     pub unmasked: bool,
 }
 
+/// Renders `customers` given the ones `principal`'s organisation is linked to.
+pub(super) fn render_with(
+    principal: &Principal,
+    customers: &[Customer],
+    linked: &HashSet<Uuid>,
+) -> Vec<Rendered> {
+    let full = sees_everything(principal);
+    customers
+        .iter()
+        .map(|c| {
+            if full || linked.contains(&c.id) {
+                Rendered {
+                    customer: to_proto(c),
+                    unmasked: true,
+                }
+            } else {
+                Rendered {
+                    customer: to_masked_proto(c),
+                    unmasked: false,
+                }
+            }
+        })
+        .collect()
+}
+
 /// The masked rendering of a customer.
 pub fn to_masked_proto(c: &Customer) -> pb::Customer {
     pb::Customer {
@@ -61,23 +86,7 @@ impl Service {
                 .into_iter()
                 .collect()
         };
-        let full = sees_everything(principal);
-        Ok(customers
-            .iter()
-            .map(|c| {
-                if full || linked.contains(&c.id) {
-                    Rendered {
-                        customer: to_proto(c),
-                        unmasked: true,
-                    }
-                } else {
-                    Rendered {
-                        customer: to_masked_proto(c),
-                        unmasked: false,
-                    }
-                }
-            })
-            .collect())
+        Ok(render_with(principal, customers, &linked))
     }
 
     /// Refuses unless `principal` may see and act on customer `id` in full.

@@ -11,6 +11,8 @@ mod relationship;
 pub use access::to_masked_proto;
 pub use grpc::Caller;
 
+use std::collections::HashSet;
+
 use dealernet_kit::{
     error::FieldViolations,
     idempotency::{self, Begin, IdempotencyKey},
@@ -117,13 +119,20 @@ impl Service {
         let id = parse_name(&req.name, "name")?;
         caller.require_purpose_for_reads()?;
         let mut conn = self.pool.acquire().await?;
-        let customer = store::load(&mut conn, id, false)
-            .await?
-            .ok_or_else(|| Error::NotFound(req.name.clone()))?;
-        let rendered = self
-            .render(&mut conn, &caller.principal, &[customer])
-            .await?;
+        // One round trip for everybody: central callers need no link check, and for the
+        // others it rides along with the read.
+        let (customer, linked) = if sees_everything(&caller.principal) {
+            (store::load(&mut conn, id, false).await?, false)
+        } else {
+            match store::load_linked(&mut conn, id, caller.principal.organization()).await? {
+                Some((c, linked)) => (Some(c), linked),
+                None => (None, false),
+            }
+        };
         drop(conn);
+        let customer = customer.ok_or_else(|| Error::NotFound(req.name.clone()))?;
+        let linked: HashSet<uuid::Uuid> = linked.then_some(customer.id).into_iter().collect();
+        let rendered = access::render_with(&caller.principal, &[customer], &linked);
         self.audit_rendered(caller, "GetCustomer", &rendered)
             .await?;
         Ok(pb::GetCustomerResponse {

@@ -15,6 +15,7 @@ use crate::domain::{Customer, Profile};
 pub use rows::CustomerRow;
 
 const SELECT_CUSTOMER: &str = include_str!("../../sql/select_customer.sql");
+const SELECT_CUSTOMER_LINKED: &str = include_str!("../../sql/select_customer_linked.sql");
 const FIND_MATCH: &str = include_str!("../../sql/find_match.sql");
 
 /// The constraint that refuses a second customer with the same external id.
@@ -129,6 +130,27 @@ pub async fn load(
         .fetch_optional(&mut *conn)
         .await?;
     row.map(CustomerRow::into_customer).transpose()
+}
+
+/// Reads one customer and whether `organization` has a relationship with it.
+pub async fn load_linked(
+    conn: &mut PgConnection,
+    id: Uuid,
+    organization: &str,
+) -> Result<Option<(Customer, bool)>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Linked {
+        #[sqlx(flatten)]
+        row: CustomerRow,
+        linked: bool,
+    }
+    let row: Option<Linked> = sqlx::query_as(SELECT_CUSTOMER_LINKED)
+        .bind(id)
+        .bind(organization)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| Ok((r.row.into_customer()?, r.linked)))
+        .transpose()
 }
 
 /// Replaces the profile of `customer` and bumps its version; returns the stored record.
