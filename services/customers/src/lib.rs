@@ -65,11 +65,23 @@ impl Service {
         &self.hasher
     }
 
-    /// Periodic clean-up: expired idempotency keys and stale resolve claims. Runs forever.
+    /// Background work, forever: filling in phonetic name keys of rows written before the
+    /// duplicate-detection migration, then periodic clean-up of expired idempotency keys and
+    /// stale resolve claims.
     pub async fn run_maintenance(self, idempotency_retention_hours: u64) {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
+            loop {
+                match store::duplicates::backfill_phonetic(&self.pool, 1000).await {
+                    Ok(0) => break,
+                    Ok(n) => tracing::debug!(rows = n, "phonetic name keys filled in"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "phonetic name key backfill failed");
+                        break;
+                    }
+                }
+            }
             match dealernet_kit::idempotency::purge(&self.pool, idempotency_retention_hours).await {
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "idempotency keys purged"),
                 Ok(_) => {}

@@ -5,6 +5,7 @@ mod auth;
 mod concurrency;
 mod consent;
 mod customers;
+mod duplicates;
 mod erasure;
 mod kill;
 mod list;

@@ -106,6 +106,7 @@ rpcs! {
     update_customer(pb::UpdateCustomerRequest) -> pb::UpdateCustomerResponse => update;
     list_customers(pb::ListCustomersRequest) -> pb::ListCustomersResponse => list;
     resolve_customer(pb::ResolveCustomerRequest) -> pb::ResolveCustomerResponse => resolve;
+    find_duplicates(pb::FindDuplicatesRequest) -> pb::FindDuplicatesResponse => find_duplicates;
     erase_customer(pb::EraseCustomerRequest) -> pb::EraseCustomerResponse => erase;
     create_relationship(pb::CreateRelationshipRequest) -> pb::CreateRelationshipResponse => create_relationship;
     list_relationships(pb::ListRelationshipsRequest) -> pb::ListRelationshipsResponse => list_relationships;

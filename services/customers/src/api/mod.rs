@@ -4,6 +4,7 @@
 mod access;
 mod consent;
 pub mod convert;
+mod duplicates;
 mod erasure;
 mod grpc;
 mod relationship;
@@ -250,16 +251,7 @@ impl Service {
         let key = IdempotencyKey::new(principal, "ResolveCustomer", &req.request_id, &req)?;
         let profile = profile_from_proto(required_customer(req.customer.as_ref())?, &self.hasher)
             .map_err(prefixed)?;
-        let keys = MatchKeys {
-            external_ids: profile
-                .external_ids
-                .iter()
-                .map(|x| (x.issuer.clone(), x.value.clone()))
-                .collect(),
-            national_id_hash: profile.national_id.as_ref().map(|n| n.hash.clone()),
-            phones: profile.phones.iter().map(|p| p.e164.clone()).collect(),
-            emails: profile.emails.clone(),
-        };
+        let keys = MatchKeys::of(&profile);
         if keys.is_empty() {
             return Err(FieldViolations::one(
                 "customer",

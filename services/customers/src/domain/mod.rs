@@ -16,6 +16,7 @@ macro_rules! db_names {
 
 pub mod consent;
 pub mod contact;
+pub mod matching;
 pub mod national_id;
 pub mod profile;
 pub mod relationship;

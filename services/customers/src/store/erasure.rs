@@ -35,7 +35,7 @@ pub async fn erase(
     .await?;
     sqlx::query(
         "UPDATE customer SET family_name = '', given_name = '', organization_name = '', \
-         display_name = '', name_key = '', province = '', city = '', district = '', street = '', \
+         display_name = '', name_key = '', name_phonetic = '', province = '', city = '', district = '', street = '', \
          postal_code = '', region_code = '', birthday = NULL, preferred_language = '', \
          national_id_hash = NULL, national_id_last4 = '', preferred_dealer = '', \
          preferred_station = '', version = version + 1, update_time = $2, \

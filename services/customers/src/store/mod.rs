@@ -3,6 +3,7 @@
 
 pub mod access_log;
 pub mod consent;
+pub mod duplicates;
 pub mod erasure;
 pub mod relationship;
 mod rows;
@@ -11,7 +12,7 @@ use chrono::Utc;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::domain::{Customer, Profile};
+use crate::domain::{Customer, Profile, matching::phonetic_key};
 pub use rows::CustomerRow;
 
 const SELECT_CUSTOMER: &str = include_str!("../../sql/select_customer.sql");
@@ -35,9 +36,9 @@ pub async fn insert(conn: &mut PgConnection, customer: &Customer) -> Result<(), 
         "INSERT INTO customer (id, kind, family_name, given_name, organization_name, display_name, \
          name_key, province, city, district, street, postal_code, region_code, birthday, \
          preferred_language, source_channel, created_by_org, national_id_hash, national_id_last4, \
-         state, version, create_time, update_time, preferred_dealer, preferred_station) \
+         state, version, create_time, update_time, preferred_dealer, preferred_station, name_phonetic) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21, $22, $22, $23, $24)",
+         $19, $20, $21, $22, $22, $23, $24, $25)",
     )
     .bind(customer.id)
     .bind(p.kind.as_str())
@@ -63,6 +64,7 @@ pub async fn insert(conn: &mut PgConnection, customer: &Customer) -> Result<(), 
     .bind(customer.create_time)
     .bind(&p.preferred_dealer)
     .bind(&p.preferred_station)
+    .bind(phonetic_key(p))
     .execute(&mut *conn)
     .await?;
     insert_children(conn, customer.id, p).await
@@ -162,7 +164,7 @@ pub async fn update(conn: &mut PgConnection, customer: &Customer) -> Result<Cust
          display_name = $6, name_key = $7, province = $8, city = $9, district = $10, street = $11, \
          postal_code = $12, region_code = $13, birthday = $14, preferred_language = $15, \
          national_id_hash = $16, national_id_last4 = $17, version = version + 1, update_time = $18, \
-         preferred_dealer = $19, preferred_station = $20 WHERE id = $1",
+         preferred_dealer = $19, preferred_station = $20, name_phonetic = $21 WHERE id = $1",
     )
     .bind(customer.id)
     .bind(p.kind.as_str())
@@ -184,6 +186,7 @@ pub async fn update(conn: &mut PgConnection, customer: &Customer) -> Result<Cust
     .bind(now)
     .bind(&p.preferred_dealer)
     .bind(&p.preferred_station)
+    .bind(phonetic_key(p))
     .execute(&mut *conn)
     .await?;
     for table in ["customer_phone", "customer_email"] {
@@ -319,6 +322,20 @@ impl MatchKeys {
         keys.sort();
         keys.dedup();
         keys
+    }
+
+    /// The identifiers of a profile.
+    pub fn of(profile: &Profile) -> MatchKeys {
+        MatchKeys {
+            external_ids: profile
+                .external_ids
+                .iter()
+                .map(|x| (x.issuer.clone(), x.value.clone()))
+                .collect(),
+            national_id_hash: profile.national_id.as_ref().map(|n| n.hash.clone()),
+            phones: profile.phones.iter().map(|p| p.e164.clone()).collect(),
+            emails: profile.emails.clone(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -2,6 +2,8 @@
 //! valid national ID numbers. `dev` mode loads a few hundred with near-duplicates; the
 //! benchmark data generator loads millions. Deterministic for a given seed.
 
+pub mod labelled;
+
 use dealernet_proto::{customers::v1 as pb, types::v1 as types};
 
 use crate::domain::national_id::check_character;

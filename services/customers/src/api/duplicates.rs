@@ -1,0 +1,169 @@
+//! FindDuplicates.
+
+use std::collections::HashSet;
+
+use dealernet_kit::error::FieldViolations;
+use dealernet_proto::customers::v1 as pb;
+use uuid::Uuid;
+
+use super::{
+    Caller, Result,
+    access::render_with,
+    convert::{parse_name, profile_from_proto, resource_name},
+};
+use crate::{
+    Error, Service,
+    domain::{
+        State,
+        matching::{self, Rule},
+        visibility::sees_everything,
+    },
+    store::{self, MatchKeys},
+};
+
+const DEFAULT_RESULTS: usize = 10;
+const MAX_RESULTS: usize = 100;
+/// The score from which two records are reported as possibly one party.
+pub const DEFAULT_MIN_SCORE: f64 = 0.6;
+
+fn rule_to_proto(rule: Rule) -> pb::MatchRule {
+    match rule {
+        Rule::SameNationalId => pb::MatchRule::SameNationalId,
+        Rule::SameExternalId => pb::MatchRule::SameExternalId,
+        Rule::SamePhone => pb::MatchRule::SamePhone,
+        Rule::SameEmail => pb::MatchRule::SameEmail,
+        Rule::SameName => pb::MatchRule::SameName,
+        Rule::SwappedName => pb::MatchRule::SwappedName,
+        Rule::SimilarName => pb::MatchRule::SimilarName,
+        Rule::DifferentName => pb::MatchRule::DifferentName,
+        Rule::SameBirthday => pb::MatchRule::SameBirthday,
+        Rule::DifferentBirthday => pb::MatchRule::DifferentBirthday,
+        Rule::SameCity => pb::MatchRule::SameCity,
+        Rule::SameStreet => pb::MatchRule::SameStreet,
+    }
+}
+
+impl Service {
+    pub(super) async fn find_duplicates(
+        &self,
+        caller: &Caller,
+        req: pb::FindDuplicatesRequest,
+    ) -> Result<pb::FindDuplicatesResponse> {
+        let mut v = FieldViolations::new();
+        let max_results = match req.max_results {
+            n if n < 0 => {
+                v.add("max_results", "must not be negative");
+                0
+            }
+            0 => DEFAULT_RESULTS,
+            n => (n as usize).min(MAX_RESULTS),
+        };
+        let min_score = if req.min_score == 0.0 {
+            DEFAULT_MIN_SCORE
+        } else {
+            req.min_score
+        };
+        if !(min_score > 0.0 && min_score <= 1.0) {
+            v.add("min_score", "must be greater than 0 and at most 1");
+        }
+        let target = match &req.target {
+            None => {
+                v.add(
+                    "target",
+                    "required: the name of a customer or a candidate record",
+                );
+                None
+            }
+            Some(pb::find_duplicates_request::Target::Name(name)) => parse_name(name, "name")
+                .map_err(|e| v.append(e))
+                .ok()
+                .map(Ok),
+            Some(pb::find_duplicates_request::Target::Candidate(c)) => {
+                match profile_from_proto(c, &self.hasher) {
+                    Ok(profile) => Some(Err(profile)),
+                    Err(e) => {
+                        v.extend_prefixed("candidate", e);
+                        None
+                    }
+                }
+            }
+        };
+        v.into_result()?;
+        let Some(target) = target else {
+            return Err(Error::InvalidArgument(FieldViolations::one(
+                "target", "required",
+            )));
+        };
+
+        let mut conn = self.pool.acquire().await?;
+        let (exclude, profile) = match target {
+            Ok(id) => {
+                let customer = store::load(&mut conn, id, false)
+                    .await?
+                    .ok_or_else(|| Error::NotFound(resource_name(id)))?;
+                if customer.state != State::Active {
+                    return Err(Error::NotActive {
+                        name: resource_name(id),
+                        state: customer.state,
+                    });
+                }
+                self.require_access(&mut conn, &caller.principal, id)
+                    .await?;
+                (Some(id), customer.profile)
+            }
+            Err(profile) => (None, profile),
+        };
+        let ids: Vec<Uuid> = store::duplicates::candidates(
+            &mut conn,
+            &MatchKeys::of(&profile),
+            &matching::phonetic_key(&profile),
+        )
+        .await?
+        .into_iter()
+        .filter(|id| Some(*id) != exclude)
+        .collect();
+        let mut scored: Vec<_> = store::duplicates::load_active(&mut conn, &ids)
+            .await?
+            .into_iter()
+            .map(|c| {
+                let (score, reasons) = matching::score(&profile, &c.profile);
+                (score, reasons, c)
+            })
+            .filter(|(score, _, _)| *score >= min_score)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.id.cmp(&b.2.id)));
+        scored.truncate(max_results);
+
+        let customers: Vec<_> = scored.iter().map(|(_, _, c)| c.clone()).collect();
+        let linked: HashSet<Uuid> = if sees_everything(&caller.principal) || customers.is_empty() {
+            HashSet::new()
+        } else {
+            let ids: Vec<Uuid> = customers.iter().map(|c| c.id).collect();
+            store::linked_among(&mut conn, &ids, caller.principal.organization())
+                .await?
+                .into_iter()
+                .collect()
+        };
+        drop(conn);
+        let rendered = render_with(&caller.principal, &customers, &linked);
+        self.audit_rendered(caller, "FindDuplicates", &rendered)
+            .await?;
+        Ok(pb::FindDuplicatesResponse {
+            candidates: scored
+                .into_iter()
+                .zip(rendered)
+                .map(|((score, reasons, _), r)| pb::DuplicateCandidate {
+                    customer: Some(r.customer),
+                    score,
+                    reasons: reasons
+                        .into_iter()
+                        .map(|reason| pb::MatchReason {
+                            rule: rule_to_proto(reason.rule) as i32,
+                            weight: reason.weight,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+    }
+}
