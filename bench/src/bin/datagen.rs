@@ -110,6 +110,7 @@ fn generate(hasher: &IdHasher, from: u64, to: u64) -> anyhow::Result<Batch> {
         let last4 = p.national_id.as_ref().map_or("", |nid| nid.last4.as_str());
         let a = &p.address;
         let (display_name, name_key) = (p.display_name(), p.name_key());
+        let name_phonetic = dealernet_customers::domain::matching::phonetic_key(&p);
         row(
             &mut b.customers,
             &[
@@ -132,6 +133,7 @@ fn generate(hasher: &IdHasher, from: u64, to: u64) -> anyhow::Result<Batch> {
                 Some(org.code),
                 hash.as_deref(),
                 Some(last4),
+                Some(&name_phonetic),
             ],
         );
         for (pos, ph) in p.phones.iter().enumerate() {
@@ -215,7 +217,7 @@ async fn main() -> anyhow::Result<()> {
             "customer (id, kind, family_name, given_name, organization_name, display_name, \
              name_key, province, city, district, street, postal_code, region_code, birthday, \
              preferred_language, source_channel, created_by_org, national_id_hash, \
-             national_id_last4)",
+             national_id_last4, name_phonetic)",
             &b.customers,
         )
         .await?;

@@ -28,6 +28,8 @@ enum Scenario {
     Resolve,
     /// ListCustomers filtered by a random existing customer's phone.
     ListByPhone,
+    /// FindDuplicates of a random existing customer.
+    FindDuplicates,
 }
 
 #[derive(Debug, Parser)]
@@ -192,6 +194,15 @@ async fn call(
                 ..Default::default()
             };
             client.list_customers(req(list, plan)).await.map(|_| false)
+        }
+        Scenario::FindDuplicates => {
+            let name = format!("customers/{}", dealernet_bench::customer_id(n));
+            let find = pb::FindDuplicatesRequest {
+                target: Some(pb::find_duplicates_request::Target::Name(name)),
+                max_results: 10,
+                min_score: 0.0,
+            };
+            client.find_duplicates(req(find, plan)).await.map(|_| false)
         }
     };
     match result {

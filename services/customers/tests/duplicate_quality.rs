@@ -27,10 +27,15 @@ fn f1_is_at_least_095_on_the_labelled_set() {
         })
         .collect();
 
-    // Blocking, as the store does it: records sharing a phonetic name key or an identifier.
+    // Blocking, as the store does it: records sharing an identifier, or the phonetic name
+    // key with the birthday or with the city.
     let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, (_, p)) in records.iter().enumerate() {
-        let mut keys = vec![format!("n:{}", matching::phonetic_key(p))];
+        let name = matching::phonetic_key(p);
+        let mut keys = vec![format!("nc:{name}:{}", p.address.city)];
+        if let Some(birthday) = p.birthday {
+            keys.push(format!("nb:{name}:{birthday}"));
+        }
         keys.extend(p.phones.iter().map(|x| format!("p:{}", x.e164)));
         keys.extend(p.emails.iter().map(|x| format!("e:{x}")));
         for k in keys {

@@ -18,7 +18,7 @@ use crate::{
         matching::{self, Rule},
         visibility::sees_everything,
     },
-    store::{self, MatchKeys},
+    store::{self, MatchKeys, duplicates::NameBlocks},
 };
 
 const DEFAULT_RESULTS: usize = 10;
@@ -113,15 +113,18 @@ impl Service {
             }
             Err(profile) => (None, profile),
         };
-        let ids: Vec<Uuid> = store::duplicates::candidates(
-            &mut conn,
-            &MatchKeys::of(&profile),
-            &matching::phonetic_key(&profile),
-        )
-        .await?
-        .into_iter()
-        .filter(|id| Some(*id) != exclude)
-        .collect();
+        let phonetic = matching::phonetic_key(&profile);
+        let blocks = NameBlocks {
+            phonetic: &phonetic,
+            birthday: profile.birthday,
+            city: &profile.address.city,
+        };
+        let ids: Vec<Uuid> =
+            store::duplicates::candidates(&mut conn, &MatchKeys::of(&profile), blocks)
+                .await?
+                .into_iter()
+                .filter(|id| Some(*id) != exclude)
+                .collect();
         let mut scored: Vec<_> = store::duplicates::load_active(&mut conn, &ids)
             .await?
             .into_iter()

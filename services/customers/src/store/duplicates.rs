@@ -8,20 +8,34 @@ use crate::domain::{Customer, matching::phonetic_key};
 
 /// Most customers taken from one name block: a very common name in a big registry must
 /// not turn one lookup into a scan.
-const NAME_BLOCK_LIMIT: i64 = 200;
+const NAME_BLOCK_LIMIT: i64 = 100;
 
-/// Ids of active customers sharing an identifier or the phonetic name key (each an index
-/// lookup, never a scan).
+/// The name blocks of a profile: its phonetic name key with its birthday, and with its city.
+#[derive(Debug, Clone, Copy)]
+pub struct NameBlocks<'a> {
+    pub phonetic: &'a str,
+    pub birthday: Option<chrono::NaiveDate>,
+    pub city: &'a str,
+}
+
+/// Ids of active customers sharing an identifier, or the phonetic name key together with
+/// the birthday or the city (each an index lookup, never a scan). A profile with neither
+/// birthday nor city is blocked on the name alone.
 pub async fn candidates(
     conn: &mut PgConnection,
     keys: &MatchKeys,
-    phonetic: &str,
+    names: NameBlocks<'_>,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     let issuers: Vec<&str> = keys.external_ids.iter().map(|(i, _)| i.as_str()).collect();
     let values: Vec<&str> = keys.external_ids.iter().map(|(_, v)| v.as_str()).collect();
     sqlx::query_scalar(
         "SELECT DISTINCT id FROM ( \
-           (SELECT c.id FROM customer c WHERE c.name_phonetic = $6 AND c.state = 'ACTIVE' LIMIT $7) \
+           (SELECT c.id FROM customer c WHERE c.name_phonetic = $6 AND c.birthday = $8 \
+              AND c.state = 'ACTIVE' LIMIT $7) \
+           UNION ALL (SELECT c.id FROM customer c WHERE c.name_phonetic = $6 AND c.city = $9 \
+              AND c.state = 'ACTIVE' LIMIT $7) \
+           UNION ALL (SELECT c.id FROM customer c WHERE $8::date IS NULL AND $9 IS NULL \
+              AND c.name_phonetic = $6 AND c.state = 'ACTIVE' LIMIT $7) \
            UNION ALL SELECT p.customer_id FROM customer_phone p WHERE p.e164 = ANY ($4) \
            UNION ALL SELECT e.customer_id FROM customer_email e WHERE e.address = ANY ($5) \
            UNION ALL SELECT c.id FROM customer c WHERE c.national_id_hash = $3 \
@@ -34,8 +48,10 @@ pub async fn candidates(
     .bind(keys.national_id_hash.as_deref())
     .bind(&keys.phones)
     .bind(&keys.emails)
-    .bind((!phonetic.is_empty()).then_some(phonetic))
+    .bind((!names.phonetic.is_empty()).then_some(names.phonetic))
     .bind(NAME_BLOCK_LIMIT)
+    .bind(names.birthday)
+    .bind((!names.city.is_empty()).then_some(names.city))
     .fetch_all(&mut *conn)
     .await
 }
