@@ -18,6 +18,13 @@ pub enum Error {
     NotFound(String),
     #[error("{0} not found")]
     RelationshipNotFound(String),
+    #[error("{0} not found")]
+    MergeNotFound(String),
+    #[error("{message}")]
+    Precondition {
+        reason: &'static str,
+        message: String,
+    },
     #[error("the relationship already exists")]
     RelationshipExists,
     #[error("etag mismatch: the customer changed since it was read")]
@@ -83,6 +90,12 @@ impl From<Error> for Status {
                 "dealernet.customers.v1.Relationship",
                 &name,
             ),
+            Error::MergeNotFound(name) => {
+                kit::not_found("MERGE_NOT_FOUND", "dealernet.customers.v1.Merge", &name)
+            }
+            Error::Precondition { reason, message } => {
+                kit::refusal(Code::FailedPrecondition, reason, message, [])
+            }
             Error::RelationshipExists => kit::refusal(
                 Code::AlreadyExists,
                 "RELATIONSHIP_EXISTS",

@@ -9,6 +9,7 @@ mod duplicates;
 mod erasure;
 mod kill;
 mod list;
+mod merge;
 mod relationships;
 mod resolve;
 mod server;

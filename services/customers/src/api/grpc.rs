@@ -107,6 +107,8 @@ rpcs! {
     list_customers(pb::ListCustomersRequest) -> pb::ListCustomersResponse => list;
     resolve_customer(pb::ResolveCustomerRequest) -> pb::ResolveCustomerResponse => resolve;
     find_duplicates(pb::FindDuplicatesRequest) -> pb::FindDuplicatesResponse => find_duplicates;
+    merge_customers(pb::MergeCustomersRequest) -> pb::MergeCustomersResponse => merge;
+    unmerge_customer(pb::UnmergeCustomerRequest) -> pb::UnmergeCustomerResponse => unmerge;
     erase_customer(pb::EraseCustomerRequest) -> pb::EraseCustomerResponse => erase;
     create_relationship(pb::CreateRelationshipRequest) -> pb::CreateRelationshipResponse => create_relationship;
     list_relationships(pb::ListRelationshipsRequest) -> pb::ListRelationshipsResponse => list_relationships;

@@ -7,6 +7,7 @@ pub mod convert;
 mod duplicates;
 mod erasure;
 mod grpc;
+mod merge;
 mod relationship;
 
 pub use access::to_masked_proto;
@@ -117,27 +118,43 @@ impl Service {
         caller: &Caller,
         req: pb::GetCustomerRequest,
     ) -> Result<pb::GetCustomerResponse> {
-        let id = parse_name(&req.name, "name")?;
+        let requested = parse_name(&req.name, "name")?;
         caller.require_purpose_for_reads()?;
         let mut conn = self.pool.acquire().await?;
-        // One round trip for everybody: central callers need no link check, and for the
-        // others it rides along with the read.
-        let (customer, linked) = if sees_everything(&caller.principal) {
-            (store::load(&mut conn, id, false).await?, false)
-        } else {
-            match store::load_linked(&mut conn, id, caller.principal.organization()).await? {
-                Some((c, linked)) => (Some(c), linked),
-                None => (None, false),
+        let mut id = requested;
+        let mut merged_from = String::new();
+        let mut hops = 0;
+        let (customer, linked) = loop {
+            // One round trip for everybody: central callers need no link check, and for
+            // the others it rides along with the read.
+            let (customer, linked) = if sees_everything(&caller.principal) {
+                (store::load(&mut conn, id, false).await?, false)
+            } else {
+                match store::load_linked(&mut conn, id, caller.principal.organization()).await? {
+                    Some((c, linked)) => (Some(c), linked),
+                    None => (None, false),
+                }
+            };
+            let customer = customer.ok_or_else(|| Error::NotFound(resource_name(id)))?;
+            // A merged id keeps resolving: answer with the survivor and say so.
+            match (customer.state, customer.merged_into) {
+                // A chain longer than this would be corrupt data, not a merge history.
+                (State::Merged, Some(survivor)) if hops < 16 => {
+                    merged_from = resource_name(requested);
+                    id = survivor;
+                    hops += 1;
+                }
+                _ => break (customer, linked),
             }
         };
         drop(conn);
-        let customer = customer.ok_or_else(|| Error::NotFound(req.name.clone()))?;
         let linked: HashSet<uuid::Uuid> = linked.then_some(customer.id).into_iter().collect();
         let rendered = access::render_with(&caller.principal, &[customer], &linked);
         self.audit_rendered(caller, "GetCustomer", &rendered)
             .await?;
         Ok(pb::GetCustomerResponse {
             customer: rendered.into_iter().next().map(|r| r.customer),
+            merged_from,
         })
     }
 

@@ -20,6 +20,7 @@ pub mod matching;
 pub mod national_id;
 pub mod profile;
 pub mod relationship;
+pub mod survivorship;
 pub mod visibility;
 
 pub use consent::{Channel, Consent, Decision, Purpose};

@@ -5,6 +5,7 @@ pub mod access_log;
 pub mod consent;
 pub mod duplicates;
 pub mod erasure;
+pub mod merge;
 pub mod relationship;
 mod rows;
 
