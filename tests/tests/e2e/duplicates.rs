@@ -198,3 +198,91 @@ async fn bad_requests_are_refused() {
     assert_eq!(masked.len(), 1);
     assert!(masked[0].customer.as_ref().expect("c").masked);
 }
+
+#[tokio::test]
+async fn scan_streams_groups_of_duplicates() {
+    let platform = TestPlatform::spawn().await;
+    let mut hq = platform.customers("HQ", Role::Hq);
+    let a1 = create(&mut hq, born(person("王", "小明", "13800138000"), 1980)).await;
+    let a2 = create(
+        &mut hq,
+        born(person("Wang", "Xiaoming", "138 0013 8000"), 1980),
+    )
+    .await;
+    let a3 = create(&mut hq, born(person("王", "晓明", "13911112222"), 1980)).await;
+    let mut b1 = born(person("李", "娜", "13700001111"), 1975);
+    b1.emails = vec![pb::Email {
+        address: "lina@example.com".into(),
+    }];
+    let b1 = create(&mut hq, b1).await;
+    let mut b2 = born(person("Li", "Na", "13700002222"), 1975);
+    b2.emails = vec![pb::Email {
+        address: "LiNa@example.com".into(),
+    }];
+    let b2 = create(&mut hq, b2).await;
+    create(&mut hq, born(person("赵", "敏", "13600001111"), 1990)).await;
+    // The same people again in another province.
+    let mut elsewhere = born(person("王", "小明", "13800138000"), 1980);
+    elsewhere.address = Some(types::PostalAddress {
+        province: "北京市".into(),
+        city: "北京市".into(),
+        ..Default::default()
+    });
+    create(&mut hq, elsewhere).await;
+
+    let scan = |province: &str| pb::ScanDuplicatesRequest {
+        province: province.into(),
+        min_score: 0.0,
+    };
+    let mut stream = hq
+        .scan_duplicates(scan("广东省"))
+        .await
+        .expect("scan")
+        .into_inner();
+    let mut groups = Vec::new();
+    while let Some(message) = stream.message().await.expect("stream") {
+        groups.push(message.group.expect("group"));
+    }
+    let mut found: Vec<Vec<String>> = groups.iter().map(|g| g.customers.clone()).collect();
+    found.sort();
+    let mut expected = vec![vec![a1, a2, a3], vec![b1, b2]];
+    for g in &mut expected {
+        g.sort();
+    }
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(
+        groups
+            .iter()
+            .all(|g| !g.pairs.is_empty() && g.pairs.iter().all(|p| p.score >= 0.8))
+    );
+
+    let mut everywhere = hq
+        .scan_duplicates(scan(""))
+        .await
+        .expect("scan")
+        .into_inner();
+    let mut sizes = Vec::new();
+    while let Some(message) = everywhere.message().await.expect("stream") {
+        sizes.push(message.group.expect("group").customers.len());
+    }
+    sizes.sort();
+    assert_eq!(sizes, [2, 4], "the Beijing record joins the first group");
+
+    assert_invalid(
+        hq.scan_duplicates(pb::ScanDuplicatesRequest {
+            province: String::new(),
+            min_score: 2.0,
+        })
+        .await,
+        &["min_score"],
+    );
+    assert_refused(
+        platform
+            .customers("D1001", Role::Dealer)
+            .scan_duplicates(scan(""))
+            .await,
+        Code::PermissionDenied,
+        "HQ_ROLE_REQUIRED",
+    );
+}

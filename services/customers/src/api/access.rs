@@ -61,6 +61,20 @@ pub(super) fn render_with(
         .collect()
 }
 
+/// Refuses unless `principal` is head office (role hq or steward at HQ).
+pub(super) fn require_hq(principal: &Principal, action: &str) -> Result<()> {
+    if principal.organization() == ORG_HQ
+        && (principal.has_role(Role::Hq) || principal.has_role(Role::Steward))
+    {
+        Ok(())
+    } else {
+        Err(Error::PermissionDenied {
+            reason: "HQ_ROLE_REQUIRED",
+            message: format!("{action} needs an HQ principal with role hq or steward"),
+        })
+    }
+}
+
 /// The masked rendering of a customer.
 pub fn to_masked_proto(c: &Customer) -> pb::Customer {
     pb::Customer {

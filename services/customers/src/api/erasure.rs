@@ -1,14 +1,11 @@
 //! EraseCustomer.
 
-use dealernet_kit::{
-    auth::{ORG_HQ, Role},
-    error::FieldViolations,
-    idempotency::IdempotencyKey,
-};
+use dealernet_kit::{error::FieldViolations, idempotency::IdempotencyKey};
 use dealernet_proto::customers::v1 as pb;
 
 use super::{
     Caller, Result,
+    access::require_hq,
     convert::{parse_name, resource_name, to_proto},
     remember, replay,
 };
@@ -28,14 +25,7 @@ impl Service {
     ) -> Result<pb::EraseCustomerResponse> {
         let principal = &caller.principal;
         // Erasure is irreversible: only head office decides it.
-        if principal.organization() != ORG_HQ
-            || !(principal.has_role(Role::Hq) || principal.has_role(Role::Steward))
-        {
-            return Err(Error::PermissionDenied {
-                reason: "HQ_ROLE_REQUIRED",
-                message: "erasing a customer needs an HQ principal with role hq or steward".into(),
-            });
-        }
+        require_hq(principal, "erasing a customer")?;
         let key = IdempotencyKey::new(principal, "EraseCustomer", &req.request_id, &req)?;
         let mut v = FieldViolations::new();
         let id = parse_name(&req.name, "name").map_err(|e| v.append(e)).ok();

@@ -3,6 +3,7 @@
 
 use dealernet_kit::{auth::Principal, error::FieldViolations, server::RequestId};
 use dealernet_proto::customers::v1::{self as pb, customer_service_server::CustomerService};
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::{Error, Service, audit::Reader, domain::visibility::sees_everything};
@@ -85,9 +86,10 @@ impl Caller {
     }
 }
 
-/// Implements each RPC as: caller → handler → response, errors through `From<Error>`.
+/// Implements each unary RPC as: caller → handler → response, errors through
+/// `From<Error>`; streaming RPCs follow the unary ones, written out.
 macro_rules! rpcs {
-    ($($method:ident($request:ty) -> $response:ty => $handler:ident;)*) => {
+    (unary { $($method:ident($request:ty) -> $response:ty => $handler:ident;)* } streaming { $($streaming:tt)* }) => {
         #[tonic::async_trait]
         impl CustomerService for Service {
             $(
@@ -96,11 +98,13 @@ macro_rules! rpcs {
                     Ok(Response::new(self.$handler(&caller, request.into_inner()).await?))
                 }
             )*
+            $($streaming)*
         }
     };
 }
 
 rpcs! {
+    unary {
     create_customer(pb::CreateCustomerRequest) -> pb::CreateCustomerResponse => create;
     get_customer(pb::GetCustomerRequest) -> pb::GetCustomerResponse => get;
     update_customer(pb::UpdateCustomerRequest) -> pb::UpdateCustomerResponse => update;
@@ -118,4 +122,16 @@ rpcs! {
     set_consent(pb::SetConsentRequest) -> pb::SetConsentResponse => set_consent;
     list_consents(pb::ListConsentsRequest) -> pb::ListConsentsResponse => list_consents;
     check_contact_permission(pb::CheckContactPermissionRequest) -> pb::CheckContactPermissionResponse => check_contact_permission;
+    }
+    streaming {
+        type ScanDuplicatesStream = ReceiverStream<Result<pb::ScanDuplicatesResponse, Status>>;
+
+        async fn scan_duplicates(
+            &self,
+            request: Request<pb::ScanDuplicatesRequest>,
+        ) -> Result<Response<Self::ScanDuplicatesStream>, Status> {
+            let caller = Caller::of(&request)?;
+            Ok(Response::new(self.scan_duplicates(&caller, request.into_inner())?))
+        }
+    }
 }

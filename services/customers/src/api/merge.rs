@@ -2,16 +2,13 @@
 
 use std::collections::HashSet;
 
-use dealernet_kit::{
-    auth::{ORG_HQ, Principal, Role},
-    error::FieldViolations,
-    idempotency::IdempotencyKey,
-};
+use dealernet_kit::{error::FieldViolations, idempotency::IdempotencyKey};
 use dealernet_proto::customers::v1 as pb;
 use uuid::Uuid;
 
 use super::{
     Caller, Result,
+    access::require_hq,
     convert::{parse_name, resource_name, source_channel_from_proto, timestamp, to_proto},
     remember, replay,
 };
@@ -32,19 +29,6 @@ use crate::{
 
 /// Most duplicates merged in one call.
 const MAX_DUPLICATES: usize = 20;
-
-fn require_hq(principal: &Principal) -> Result<()> {
-    if principal.organization() == ORG_HQ
-        && (principal.has_role(Role::Hq) || principal.has_role(Role::Steward))
-    {
-        Ok(())
-    } else {
-        Err(Error::PermissionDenied {
-            reason: "HQ_ROLE_REQUIRED",
-            message: "merging customers needs an HQ principal with role hq or steward".into(),
-        })
-    }
-}
 
 fn merge_name(id: Uuid) -> String {
     format!("merges/{id}")
@@ -180,7 +164,7 @@ impl Service {
         req: pb::MergeCustomersRequest,
     ) -> Result<pb::MergeCustomersResponse> {
         let principal = &caller.principal;
-        require_hq(principal)?;
+        require_hq(principal, "merging customers")?;
         let key = IdempotencyKey::new(principal, "MergeCustomers", &req.request_id, &req)?;
         let Plan {
             survivor: survivor_id,
@@ -281,7 +265,7 @@ impl Service {
         req: pb::UnmergeCustomerRequest,
     ) -> Result<pb::UnmergeCustomerResponse> {
         let principal = &caller.principal;
-        require_hq(principal)?;
+        require_hq(principal, "merging customers")?;
         let key = IdempotencyKey::new(principal, "UnmergeCustomer", &req.request_id, &req)?;
         let id = req
             .merge

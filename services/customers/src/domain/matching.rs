@@ -205,14 +205,12 @@ pub fn score(a: &Profile, b: &Profile) -> (f64, Vec<Reason>) {
             });
         }
     }
+    let sum: f64 = reasons.iter().map(|r| r.weight).sum();
+    // Rounded to 4 places so that 0.35 + 0.25 + 0.10 + 0.10 is 0.8 and meets a 0.8 threshold.
     let total = if certain {
         1.0
     } else {
-        reasons
-            .iter()
-            .map(|r| r.weight)
-            .sum::<f64>()
-            .clamp(0.0, 1.0)
+        ((sum * 10_000.0).round() / 10_000.0).clamp(0.0, 1.0)
     };
     (total, reasons)
 }

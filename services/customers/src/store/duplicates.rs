@@ -96,3 +96,36 @@ pub async fn backfill_phonetic(pool: &PgPool, batch: i64) -> Result<usize, sqlx:
     tx.commit().await?;
     Ok(ids.len())
 }
+
+/// Every block of active customers (of `province`, if given) that share the phonetic name
+/// and birthday, the phonetic name and city, a phone, an e-mail or a national-ID hash.
+/// Blocks larger than `max_block` are skipped: a shared switchboard number or a very
+/// common name with an empty city says nothing about identity.
+pub async fn blocks(
+    conn: &mut PgConnection,
+    province: Option<&str>,
+    max_block: i64,
+) -> Result<Vec<Vec<Uuid>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "WITH scope AS (SELECT id, name_phonetic, birthday, city, national_id_hash FROM customer \
+                        WHERE state = 'ACTIVE' AND ($1::text IS NULL OR province = $1)) \
+         SELECT ids FROM ( \
+           SELECT array_agg(id ORDER BY id) AS ids FROM scope \
+             WHERE name_phonetic <> '' AND birthday IS NOT NULL GROUP BY name_phonetic, birthday \
+             HAVING count(*) BETWEEN 2 AND $2 \
+           UNION ALL SELECT array_agg(id ORDER BY id) FROM scope \
+             WHERE name_phonetic <> '' AND city <> '' GROUP BY name_phonetic, city \
+             HAVING count(*) BETWEEN 2 AND $2 \
+           UNION ALL SELECT array_agg(id ORDER BY id) FROM scope \
+             WHERE national_id_hash IS NOT NULL GROUP BY national_id_hash HAVING count(*) BETWEEN 2 AND $2 \
+           UNION ALL SELECT array_agg(DISTINCT s.id) FROM customer_phone p JOIN scope s ON s.id = p.customer_id \
+             GROUP BY p.e164 HAVING count(DISTINCT s.id) BETWEEN 2 AND $2 \
+           UNION ALL SELECT array_agg(DISTINCT s.id) FROM customer_email e JOIN scope s ON s.id = e.customer_id \
+             GROUP BY e.address HAVING count(DISTINCT s.id) BETWEEN 2 AND $2 \
+         ) b",
+    )
+    .bind(province)
+    .bind(max_block)
+    .fetch_all(&mut *conn)
+    .await
+}
