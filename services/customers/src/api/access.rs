@@ -21,7 +21,7 @@ use crate::{
     Error, Service,
     audit::Access,
     domain::{
-        Customer, State,
+        Customer,
         profile::check_issuer,
         visibility::{mask, sees_everything},
     },
@@ -155,15 +155,7 @@ impl Service {
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {
             return Ok(done);
         }
-        let customer = store::load(&mut tx, id, false)
-            .await?
-            .ok_or_else(|| Error::NotFound(req.name.clone()))?;
-        if customer.state != State::Active {
-            return Err(Error::NotActive {
-                name: resource_name(id),
-                state: customer.state,
-            });
-        }
+        let _customer = super::active_customer(&mut tx, id, false).await?;
         let created = store::link(&mut tx, id, &req.organization, &req.reason).await?;
         let response = pb::LinkCustomerResponse { created };
         remember(&mut tx, key.as_ref(), &response, &resource_name(id)).await?;

@@ -1,7 +1,7 @@
 //! SetConsent, ListConsents, CheckContactPermission.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use dealernet_kit::{error::FieldViolations, idempotency::IdempotencyKey, paging::PageSize};
+use dealernet_kit::{error::FieldViolations, idempotency::IdempotencyKey};
 use dealernet_proto::customers::v1 as pb;
 use uuid::Uuid;
 
@@ -190,15 +190,7 @@ impl Service {
             return Ok(done);
         }
         // Lock the customer so that an erasure cannot interleave with a new grant.
-        let customer = store::load(&mut tx, id, true)
-            .await?
-            .ok_or_else(|| Error::NotFound(req.parent.clone()))?;
-        if customer.state != State::Active {
-            return Err(Error::NotActive {
-                name: req.parent.clone(),
-                state: customer.state,
-            });
-        }
+        let _customer = super::active_customer(&mut tx, id, true).await?;
         self.require_access(&mut tx, principal, id).await?;
         store::consent::record(&mut tx, &consent, principal.subject()).await?;
         let response = pb::SetConsentResponse {
@@ -214,42 +206,21 @@ impl Service {
         caller: &Caller,
         req: pb::ListConsentsRequest,
     ) -> Result<pb::ListConsentsResponse> {
-        let mut v = FieldViolations::new();
-        let id = parse_name(&req.parent, "parent")
-            .map_err(|e| v.append(e))
-            .ok();
-        let page_size = PageSize::STANDARD
-            .resolve(req.page_size)
-            .map_err(|e| v.append(e))
-            .unwrap_or(0);
-        let after = self
-            .page_tokens
-            .open::<(String, String)>(&req.page_token, req.parent.as_bytes())
-            .map_err(|e| v.append(e.violation()))
-            .unwrap_or(None);
-        v.into_result()?;
-        let id = id.unwrap_or_default();
         let mut conn = self.pool.acquire().await?;
-        if store::load(&mut conn, id, false).await?.is_none() {
-            return Err(Error::NotFound(req.parent.clone()));
-        }
-        self.require_access(&mut conn, &caller.principal, id)
+        let page = self
+            .child_page::<(String, String)>(
+                &mut conn,
+                caller,
+                &req.parent,
+                req.page_size,
+                &req.page_token,
+            )
             .await?;
-        let mut consents = store::consent::list(&mut conn, id, after, page_size + 1).await?;
-        let next_page_token = if consents.len() > page_size {
-            consents.truncate(page_size);
-            consents
-                .last()
-                .map(|c| {
-                    self.page_tokens.seal(
-                        &(c.channel.as_str(), c.purpose.as_str()),
-                        req.parent.as_bytes(),
-                    )
-                })
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let mut consents =
+            store::consent::list(&mut conn, page.parent, page.after, page.size + 1).await?;
+        let next_page_token = self.finish_page(&mut consents, page.size, &req.parent, |c| {
+            (c.channel.as_str().to_owned(), c.purpose.as_str().to_owned())
+        });
         Ok(pb::ListConsentsResponse {
             consents: consents.iter().map(consent_to_proto).collect(),
             next_page_token,

@@ -17,7 +17,7 @@ use super::{
 use crate::{
     Error, Service,
     domain::{
-        Customer, State,
+        Customer,
         matching::{self, Rule},
         profile::clean_text,
         visibility::sees_everything,
@@ -102,15 +102,7 @@ impl Service {
         let mut conn = self.pool.acquire().await?;
         let (exclude, profile) = match target {
             Ok(id) => {
-                let customer = store::load(&mut conn, id, false)
-                    .await?
-                    .ok_or_else(|| Error::NotFound(resource_name(id)))?;
-                if customer.state != State::Active {
-                    return Err(Error::NotActive {
-                        name: resource_name(id),
-                        state: customer.state,
-                    });
-                }
+                let customer = super::active_customer(&mut conn, id, false).await?;
                 self.require_access(&mut conn, &caller.principal, id)
                     .await?;
                 (Some(id), customer.profile)

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     Error, Service,
-    domain::{State, profile::clean_text},
+    domain::profile::clean_text,
     store::{self, erasure::Erasure},
 };
 
@@ -42,15 +42,7 @@ impl Service {
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {
             return Ok(done);
         }
-        let customer = store::load(&mut tx, id, true)
-            .await?
-            .ok_or_else(|| Error::NotFound(req.name.clone()))?;
-        if customer.state != State::Active {
-            return Err(Error::NotActive {
-                name: resource_name(id),
-                state: customer.state,
-            });
-        }
+        let _customer = super::active_customer(&mut tx, id, true).await?;
         let erasure = Erasure {
             subject: principal.subject(),
             organization: principal.organization(),

@@ -185,15 +185,7 @@ impl Service {
         ids.sort();
         let mut loaded = Vec::new();
         for id in ids {
-            let c = store::load(&mut tx, id, true)
-                .await?
-                .ok_or_else(|| Error::NotFound(resource_name(id)))?;
-            if c.state != State::Active {
-                return Err(Error::NotActive {
-                    name: resource_name(id),
-                    state: c.state,
-                });
-            }
+            let c = super::active_customer(&mut tx, id, true).await?;
             loaded.push(c);
         }
         let take = |id: Uuid| loaded.iter().find(|c| c.id == id).cloned();

@@ -72,6 +72,82 @@ fn required_customer(customer: Option<&pb::Customer>) -> Result<&pb::Customer> {
     customer.ok_or_else(|| FieldViolations::one("customer", "required").into())
 }
 
+/// Loads a customer that must exist and be active (not merged away, not erased);
+/// `lock` holds its row until the transaction ends.
+async fn active_customer(conn: &mut PgConnection, id: uuid::Uuid, lock: bool) -> Result<Customer> {
+    let customer = store::load(conn, id, lock)
+        .await?
+        .ok_or_else(|| Error::NotFound(resource_name(id)))?;
+    if customer.state != State::Active {
+        return Err(Error::NotActive {
+            name: resource_name(id),
+            state: customer.state,
+        });
+    }
+    Ok(customer)
+}
+
+/// A validated request for one page of a customer's child resources (consents,
+/// relationships): the parent exists and the caller may see it.
+struct ChildPage<C> {
+    parent: uuid::Uuid,
+    size: usize,
+    after: Option<C>,
+}
+
+impl Service {
+    /// Checks `parent`, `page_size` and `page_token` (sealed to the parent) of a child list.
+    async fn child_page<C: serde::de::DeserializeOwned>(
+        &self,
+        conn: &mut PgConnection,
+        caller: &Caller,
+        parent: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<ChildPage<C>> {
+        let mut v = FieldViolations::new();
+        let id = parse_name(parent, "parent").map_err(|e| v.append(e)).ok();
+        let size = PageSize::STANDARD
+            .resolve(page_size)
+            .map_err(|e| v.append(e))
+            .unwrap_or(0);
+        let after = self
+            .page_tokens
+            .open::<C>(page_token, parent.as_bytes())
+            .map_err(|e| v.append(e.violation()))
+            .unwrap_or(None);
+        v.into_result()?;
+        let parent = id.unwrap_or_default();
+        if store::load(conn, parent, false).await?.is_none() {
+            return Err(Error::NotFound(resource_name(parent)));
+        }
+        self.require_access(conn, &caller.principal, parent).await?;
+        Ok(ChildPage {
+            parent,
+            size,
+            after,
+        })
+    }
+
+    /// Cuts `items` (fetched with one extra) to the page and seals the next token.
+    fn finish_page<T, C: serde::Serialize>(
+        &self,
+        items: &mut Vec<T>,
+        size: usize,
+        parent: &str,
+        cursor: impl Fn(&T) -> C,
+    ) -> String {
+        if items.len() <= size {
+            return String::new();
+        }
+        items.truncate(size);
+        items
+            .last()
+            .map(|last| self.page_tokens.seal(&cursor(last), parent.as_bytes()))
+            .unwrap_or_default()
+    }
+}
+
 fn prefixed(v: FieldViolations) -> Error {
     let mut all = FieldViolations::new();
     all.extend_prefixed("customer", v);
@@ -179,16 +255,8 @@ impl Service {
                 .await?;
             return Ok(done);
         }
-        let current = store::load(&mut tx, id, true)
-            .await?
-            .ok_or_else(|| Error::NotFound(input.name.clone()))?;
+        let current = active_customer(&mut tx, id, true).await?;
         self.require_access(&mut tx, principal, id).await?;
-        if current.state != State::Active {
-            return Err(Error::NotActive {
-                name: input.name.clone(),
-                state: current.state,
-            });
-        }
         if !input.etag.is_empty() && input.etag != etag(current.version) {
             return Err(Error::EtagMismatch {
                 current: etag(current.version),

@@ -1,7 +1,7 @@
 //! CreateRelationship, ListRelationships, DeleteRelationship.
 
 use chrono::{Datelike, NaiveDate};
-use dealernet_kit::{error::FieldViolations, idempotency::IdempotencyKey, paging::PageSize};
+use dealernet_kit::{error::FieldViolations, idempotency::IdempotencyKey};
 use dealernet_proto::{customers::v1 as pb, types::v1 as types};
 use uuid::Uuid;
 
@@ -13,7 +13,7 @@ use super::{
 use crate::{
     Error, Service,
     domain::{
-        Kind, State,
+        Kind,
         relationship::{Relationship, RelationshipType},
     },
     store,
@@ -150,15 +150,7 @@ impl Service {
             (subject, "parent", want_subject),
             (related, "relationship.related_customer", want_related),
         ] {
-            let customer = store::load(&mut tx, id, false)
-                .await?
-                .ok_or_else(|| Error::NotFound(resource_name(id)))?;
-            if customer.state != State::Active {
-                return Err(Error::NotActive {
-                    name: resource_name(id),
-                    state: customer.state,
-                });
-            }
+            let customer = super::active_customer(&mut tx, id, false).await?;
             self.require_access(&mut tx, principal, id).await?;
             if customer.profile.kind != want {
                 return Err(FieldViolations::one(
@@ -196,38 +188,20 @@ impl Service {
         caller: &Caller,
         req: pb::ListRelationshipsRequest,
     ) -> Result<pb::ListRelationshipsResponse> {
-        let mut v = FieldViolations::new();
-        let id = parse_name(&req.parent, "parent")
-            .map_err(|e| v.append(e))
-            .ok();
-        let page_size = PageSize::STANDARD
-            .resolve(req.page_size)
-            .map_err(|e| v.append(e))
-            .unwrap_or(0);
-        let after = self
-            .page_tokens
-            .open::<Uuid>(&req.page_token, req.parent.as_bytes())
-            .map_err(|e| v.append(e.violation()))
-            .unwrap_or(None);
-        v.into_result()?;
-        let id = id.unwrap_or_default();
         let mut conn = self.pool.acquire().await?;
-        if store::load(&mut conn, id, false).await?.is_none() {
-            return Err(Error::NotFound(req.parent.clone()));
-        }
-        self.require_access(&mut conn, &caller.principal, id)
+        let page = self
+            .child_page::<Uuid>(
+                &mut conn,
+                caller,
+                &req.parent,
+                req.page_size,
+                &req.page_token,
+            )
             .await?;
         let mut relationships =
-            store::relationship::list(&mut conn, id, after, page_size + 1).await?;
-        let next_page_token = if relationships.len() > page_size {
-            relationships.truncate(page_size);
-            relationships
-                .last()
-                .map(|r| self.page_tokens.seal(&r.id, req.parent.as_bytes()))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+            store::relationship::list(&mut conn, page.parent, page.after, page.size + 1).await?;
+        let next_page_token =
+            self.finish_page(&mut relationships, page.size, &req.parent, |r| r.id);
         Ok(pb::ListRelationshipsResponse {
             relationships: relationships.iter().map(to_proto).collect(),
             next_page_token,
