@@ -20,15 +20,13 @@ use tokio::{net::TcpListener, task::JoinHandle};
 /// Applies the migrations of `services`, each in its own schema.
 pub async fn migrate(database_url: &str, services: &[ServiceKind]) -> anyhow::Result<()> {
     for service in services {
-        match service {
-            ServiceKind::Customers => db::migrate(
-                database_url,
-                dealernet_customers::SCHEMA,
-                &dealernet_customers::MIGRATOR,
-            )
+        let (schema, migrator) = match service {
+            ServiceKind::Customers => (dealernet_customers::SCHEMA, &dealernet_customers::MIGRATOR),
+            ServiceKind::Vehicles => (dealernet_vehicles::SCHEMA, &dealernet_vehicles::MIGRATOR),
+        };
+        db::migrate(database_url, schema, migrator)
             .await
-            .with_context(|| format!("migrating schema {}", service.name()))?,
-        }
+            .with_context(|| format!("migrating schema {}", service.name()))?;
     }
     Ok(())
 }
@@ -75,6 +73,19 @@ impl Platform {
                             .run_maintenance(config.idempotency_retention_hours),
                     ));
                     server = server.add_service(registry.into_server(auth.clone()));
+                }
+                ServiceKind::Vehicles => {
+                    let pool = db::pool(
+                        &url,
+                        dealernet_vehicles::SCHEMA,
+                        config.database_max_connections,
+                    )
+                    .await
+                    .context("connecting the vehicles pool")?;
+                    server = server.add_service(
+                        dealernet_vehicles::Service::new(pool, &config.secrets)
+                            .into_server(auth.clone()),
+                    );
                 }
             }
         }

@@ -11,6 +11,13 @@ pub mod types {
     }
 }
 
+/// The vehicle lifecycle API.
+pub mod vehicles {
+    pub mod v1 {
+        tonic::include_proto!("dealernet.vehicles.v1");
+    }
+}
+
 /// The customer registry API.
 pub mod customers {
     pub mod v1 {

@@ -18,7 +18,10 @@ use dealernet_kit::{
     config::{Config, Layer},
     local_pg::{self, LocalPostgres},
 };
-use dealernet_proto::customers::v1::customer_service_client::CustomerServiceClient;
+use dealernet_proto::{
+    customers::v1::customer_service_client::CustomerServiceClient,
+    vehicles::v1::vehicle_service_client::VehicleServiceClient,
+};
 use secrecy::SecretString;
 use sqlx::{Connection, PgConnection};
 use tokio::sync::oneshot;
@@ -171,6 +174,8 @@ pub struct TestPlatform {
     _stop: oneshot::Sender<()>,
 }
 
+/// A vehicles client that sends a bearer token with every call.
+pub type VehiclesClient = VehicleServiceClient<InterceptedService<Channel, Bearer>>;
 /// A customers client that sends a bearer token with every call.
 pub type CustomersClient = CustomerServiceClient<InterceptedService<Channel, Bearer>>;
 
@@ -222,6 +227,11 @@ impl TestPlatform {
     /// A customers client acting as `subject` of `org` with `role`.
     pub fn customers(&self, org: &str, role: Role) -> CustomersClient {
         CustomerServiceClient::with_interceptor(self.channel(), Bearer::valid(org, role))
+    }
+
+    /// A vehicles client acting for `org` with `role`.
+    pub fn vehicles(&self, org: &str, role: Role) -> VehiclesClient {
+        VehicleServiceClient::with_interceptor(self.channel(), Bearer::valid(org, role))
     }
 
     /// A customers client sending whatever `authorization` value is given (or none).

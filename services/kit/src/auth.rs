@@ -113,6 +113,11 @@ impl Principal {
         self.roles.contains(&role)
     }
 
+    /// Head office: organisation `HQ` with role hq or steward (an HQ role elsewhere is not).
+    pub fn is_head_office(&self) -> bool {
+        self.organization == ORG_HQ && (self.has_role(Role::Hq) || self.has_role(Role::Steward))
+    }
+
     /// Takes the principal the auth interceptor stored on the request.
     pub fn of<T>(request: &Request<T>) -> Result<&Principal, Status> {
         request

@@ -12,16 +12,19 @@ use serde::Deserialize;
 pub enum ServiceKind {
     /// The customer registry.
     Customers,
+    /// The vehicle lifecycle service.
+    Vehicles,
 }
 
 impl ServiceKind {
     /// Every service, in start-up order.
-    pub const ALL: &'static [ServiceKind] = &[ServiceKind::Customers];
+    pub const ALL: &'static [ServiceKind] = &[ServiceKind::Customers, ServiceKind::Vehicles];
 
     /// The name used in `--services` and as the PostgreSQL schema.
     pub fn name(self) -> &'static str {
         match self {
             ServiceKind::Customers => "customers",
+            ServiceKind::Vehicles => "vehicles",
         }
     }
 }

@@ -46,6 +46,23 @@ pub async fn migrate(url: &str, schema: &str, migrator: &Migrator) -> Result<(),
     Ok(())
 }
 
+/// Implements `as_str` / `parse` between an enum and the names stored in text columns.
+#[macro_export]
+macro_rules! db_names {
+    ($ty:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The name stored in the database.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),+ }
+            }
+            /// The value of a stored name.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($name => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
 /// Double-quotes an identifier for the few statements that cannot take a bind parameter.
 pub fn quote_ident(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))

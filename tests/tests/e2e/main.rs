@@ -13,6 +13,7 @@ mod merge;
 mod relationships;
 mod resolve;
 mod server;
+mod vehicles;
 mod visibility;
 
 use dealernet_proto::{customers::v1 as pb, types::v1 as types};

@@ -3,10 +3,7 @@
 use std::collections::HashSet;
 
 use dealernet_kit::{
-    auth::{ORG_HQ, Principal, Role},
-    error::FieldViolations,
-    idempotency::IdempotencyKey,
-    paging::PageSize,
+    auth::Principal, error::FieldViolations, idempotency::IdempotencyKey, paging::PageSize,
 };
 use dealernet_proto::customers::v1 as pb;
 use sqlx::PgConnection;
@@ -63,9 +60,7 @@ pub(super) fn render_with(
 
 /// Refuses unless `principal` is head office (role hq or steward at HQ).
 pub(super) fn require_hq(principal: &Principal, action: &str) -> Result<()> {
-    if principal.organization() == ORG_HQ
-        && (principal.has_role(Role::Hq) || principal.has_role(Role::Steward))
-    {
+    if principal.is_head_office() {
         Ok(())
     } else {
         Err(Error::PermissionDenied {
@@ -238,8 +233,7 @@ impl Service {
         req: pb::ListAccessLogRequest,
     ) -> Result<pb::ListAccessLogResponse> {
         let principal = &caller.principal;
-        let hq = principal.organization() == ORG_HQ
-            && (principal.has_role(Role::Hq) || principal.has_role(Role::Steward));
+        let hq = principal.is_head_office();
         if !hq && sees_everything(principal) {
             return Err(Error::PermissionDenied {
                 reason: "ACCESS_LOG_NOT_ALLOWED",

@@ -2,6 +2,7 @@
 //! may be contacted.
 
 use chrono::{DateTime, Utc};
+use dealernet_kit::db_names;
 use uuid::Uuid;
 
 use super::SourceChannel;

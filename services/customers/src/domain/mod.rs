@@ -1,19 +1,5 @@
 //! The registry's domain: values and rules, no IO.
 
-/// Names as stored in the database's text columns.
-macro_rules! db_names {
-    ($ty:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
-        impl $ty {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $name),+ }
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($name => Some(Self::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-
 pub mod consent;
 pub mod contact;
 pub mod matching;

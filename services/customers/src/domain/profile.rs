@@ -1,6 +1,7 @@
 //! The customer record and the rules that hold for every stored customer.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use dealernet_kit::db_names;
 use dealernet_kit::error::FieldViolations;
 use uuid::Uuid;
 

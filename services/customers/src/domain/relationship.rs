@@ -1,6 +1,7 @@
 //! Typed links between customers, and which kinds of party each type joins.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use dealernet_kit::db_names;
 use uuid::Uuid;
 
 use super::Kind;

@@ -1,0 +1,4 @@
+//! The vehicle service's domain: values and rules, no IO.
+
+pub mod catalogue;
+pub mod vin;

@@ -1,0 +1,75 @@
+//! The vehicle service's one error type and its single mapping onto `tonic::Status`.
+
+use dealernet_kit::{
+    db::{self, DbFailure},
+    error::{self as kit, FieldViolations},
+    idempotency::IdempotencyError,
+};
+use tonic::{Code, Status};
+
+/// Everything a vehicle-service call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid request: {0}")]
+    InvalidArgument(FieldViolations),
+    #[error("{0} not found")]
+    ModelNotFound(String),
+    #[error("model {0} already exists")]
+    ModelExists(String),
+    #[error("{message}")]
+    PermissionDenied {
+        reason: &'static str,
+        message: String,
+    },
+    #[error("{message}")]
+    Precondition {
+        reason: &'static str,
+        message: String,
+    },
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+    #[error(transparent)]
+    Database(sqlx::Error),
+}
+
+impl From<FieldViolations> for Error {
+    fn from(v: FieldViolations) -> Self {
+        Error::InvalidArgument(v)
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        if let DbFailure::UniqueViolation(constraint) = db::classify(&e)
+            && constraint == crate::store::MODEL_UNIQUE
+        {
+            return Error::ModelExists(String::new());
+        }
+        Error::Database(e)
+    }
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Status {
+        match error {
+            Error::InvalidArgument(v) => kit::invalid_argument("INVALID_ARGUMENT", &v),
+            Error::ModelNotFound(name) => {
+                kit::not_found("MODEL_NOT_FOUND", "dealernet.vehicles.v1.Model", &name)
+            }
+            Error::ModelExists(code) => kit::refusal(
+                Code::AlreadyExists,
+                "MODEL_EXISTS",
+                format!("model {code} already exists").replace("model  ", "model "),
+                [],
+            ),
+            Error::PermissionDenied { reason, message } => {
+                kit::refusal(Code::PermissionDenied, reason, message, [])
+            }
+            Error::Precondition { reason, message } => {
+                kit::refusal(Code::FailedPrecondition, reason, message, [])
+            }
+            Error::Idempotency(e) => e.status(),
+            Error::Database(e) => db::status(&e),
+        }
+    }
+}

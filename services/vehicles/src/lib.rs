@@ -1,0 +1,56 @@
+//! The vehicle service: one record per VIN from factory to scrap. So far: VIN validation
+//! and decoding, and the maker's catalogue and price list; the lifecycle, repair orders,
+//! warranty and recalls build on them.
+//!
+//! - [`domain`]: VINs and the catalogue, no IO;
+//! - [`store`]: PostgreSQL persistence in the `vehicles` schema;
+//! - [`api`]: the `dealernet.vehicles.v1.VehicleService` handlers.
+
+pub mod api;
+pub mod domain;
+mod error;
+pub mod store;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use dealernet_kit::{auth::Authenticate, config::Secrets, paging::PageTokens};
+use dealernet_proto::vehicles::v1::vehicle_service_server::VehicleServiceServer;
+use sqlx::{PgPool, migrate::Migrator};
+use tonic::service::interceptor::InterceptedService;
+
+pub use error::Error;
+
+/// The PostgreSQL schema the service owns.
+pub const SCHEMA: &str = "vehicles";
+
+/// The service's migrations, embedded in the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/vehicles");
+
+/// The vehicle service: handlers plus what they share.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pool: PgPool,
+    page_tokens: PageTokens,
+}
+
+impl Service {
+    /// A service over a pool whose connections see the `vehicles` schema.
+    pub fn new(pool: PgPool, secrets: &Secrets) -> Service {
+        Service {
+            pool,
+            page_tokens: PageTokens::new(secrets.page_token_key.clone()),
+        }
+    }
+
+    /// The tonic service, authenticating every call.
+    pub fn into_server(
+        self,
+        auth: Authenticate,
+    ) -> InterceptedService<VehicleServiceServer<Service>, Authenticate> {
+        VehicleServiceServer::with_interceptor(self, auth)
+    }
+}
+
+/// The current time at the database's precision (microseconds).
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
