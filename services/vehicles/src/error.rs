@@ -16,6 +16,10 @@ pub enum Error {
     ModelNotFound(String),
     #[error("model {0} already exists")]
     ModelExists(String),
+    #[error("{0} not found")]
+    VehicleNotFound(String),
+    #[error("the VIN is already registered")]
+    VinExists,
     #[error("{message}")]
     PermissionDenied {
         reason: &'static str,
@@ -45,6 +49,11 @@ impl From<sqlx::Error> for Error {
         {
             return Error::ModelExists(String::new());
         }
+        if let DbFailure::UniqueViolation(constraint) = db::classify(&e)
+            && constraint == crate::store::vehicle::VIN_UNIQUE
+        {
+            return Error::VinExists;
+        }
         Error::Database(e)
     }
 }
@@ -60,6 +69,15 @@ impl From<Error> for Status {
                 Code::AlreadyExists,
                 "MODEL_EXISTS",
                 format!("model {code} already exists").replace("model  ", "model "),
+                [],
+            ),
+            Error::VehicleNotFound(name) => {
+                kit::not_found("VEHICLE_NOT_FOUND", "dealernet.vehicles.v1.Vehicle", &name)
+            }
+            Error::VinExists => kit::refusal(
+                Code::FailedPrecondition,
+                "VEHICLE_ALREADY_REGISTERED",
+                "the VIN is already registered",
                 [],
             ),
             Error::PermissionDenied { reason, message } => {

@@ -309,3 +309,217 @@ async fn prices_have_periods_that_never_overlap() {
         2
     );
 }
+
+fn production(vin: &str, model: &str) -> pb::RegisterProductionRequest {
+    pb::RegisterProductionRequest {
+        vin: vin.into(),
+        model: model.into(),
+        plant: "CN-SH-01".into(),
+        line: "L2".into(),
+        built_at: Some(prost_types::Timestamp {
+            seconds: 1_790_000_000,
+            nanos: 0,
+        }),
+        engine_number: "EM240017".into(),
+        colour: "Pearl White".into(),
+        request_id: String::new(),
+    }
+}
+
+/// A valid VIN for serial `n`: the check digit computed the ISO 3779 way.
+fn test_vin(n: u32) -> String {
+    let body = format!("LDN7A2B4_T{n:07}");
+    let weights = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2];
+    let value = |c: char| match c {
+        '0'..='9' => c.to_digit(10).unwrap_or(0),
+        'A' | 'J' => 1,
+        'B' | 'K' | 'S' => 2,
+        'C' | 'L' | 'T' => 3,
+        'D' | 'M' | 'U' => 4,
+        'E' | 'N' | 'V' => 5,
+        'F' | 'W' => 6,
+        'G' | 'P' | 'X' => 7,
+        'H' | 'Y' => 8,
+        _ => 9,
+    };
+    let sum: u32 = body
+        .chars()
+        .zip(weights)
+        .map(|(c, w)| if c == '_' { 0 } else { value(c) * w })
+        .sum();
+    let check = match sum % 11 {
+        10 => 'X',
+        n => char::from_digit(n, 10).unwrap_or('0'),
+    };
+    body.replace('_', &check.to_string())
+}
+
+#[tokio::test]
+async fn production_starts_a_vehicle_s_timeline() {
+    let platform = TestPlatform::spawn().await;
+    let mut hq = platform.vehicles("HQ", Role::Hq);
+    hq.create_model(pb::CreateModelRequest {
+        model: Some(model("DA7-2026", 2026)),
+        request_id: String::new(),
+    })
+    .await
+    .expect("model");
+    let mut factory = platform.vehicles("PLANT-SH", Role::System);
+    let vin = test_vin(42);
+    let created = factory
+        .register_production(pb::RegisterProductionRequest {
+            request_id: "mes-42".into(),
+            ..production(&vin, "models/DA7-2026")
+        })
+        .await
+        .expect("register")
+        .into_inner()
+        .vehicle
+        .expect("vehicle");
+    assert_eq!(
+        (created.name.clone(), created.state),
+        (format!("vehicles/{vin}"), pb::VehicleState::Produced as i32)
+    );
+    let again = factory
+        .register_production(pb::RegisterProductionRequest {
+            request_id: "mes-42".into(),
+            ..production(&vin, "models/DA7-2026")
+        })
+        .await
+        .expect("retry replays")
+        .into_inner()
+        .vehicle
+        .expect("vehicle");
+    assert_eq!(again, created);
+    assert_refused(
+        factory
+            .register_production(production(&vin, "models/DA7-2026"))
+            .await,
+        Code::FailedPrecondition,
+        "VEHICLE_ALREADY_REGISTERED",
+    );
+    let mut dealer = platform.vehicles("D1001", Role::Dealer);
+    let got = dealer
+        .get_vehicle(pb::GetVehicleRequest {
+            name: created.name.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner()
+        .vehicle;
+    assert_eq!(got, Some(created.clone()));
+    let events = dealer
+        .list_vehicle_events(pb::ListVehicleEventsRequest {
+            parent: created.name.clone(),
+            page_size: 0,
+            page_token: String::new(),
+        })
+        .await
+        .expect("events")
+        .into_inner()
+        .events;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (
+            events[0].action.as_str(),
+            events[0].actor_organization.as_str()
+        ),
+        ("REGISTER_PRODUCTION", "PLANT-SH")
+    );
+    assert_eq!(
+        events[0].details.get("plant").map(String::as_str),
+        Some("CN-SH-01")
+    );
+
+    // Bad input and refusals write nothing.
+    let mut bad_vin = vin.clone().into_bytes();
+    bad_vin[8] = if bad_vin[8] == b'0' { b'1' } else { b'0' };
+    let bad_vin = String::from_utf8(bad_vin).expect("ascii");
+    assert_invalid(
+        factory
+            .register_production(production(&bad_vin, "models/DA7-2026"))
+            .await,
+        &["vin"],
+    );
+    assert_invalid(
+        factory
+            .register_production(pb::RegisterProductionRequest {
+                plant: String::new(),
+                built_at: Some(prost_types::Timestamp {
+                    seconds: 4_000_000_000,
+                    nanos: 0,
+                }),
+                ..production(&test_vin(43), "model/x")
+            })
+            .await,
+        &["model", "plant", "built_at"],
+    );
+    assert_refused(
+        factory
+            .register_production(production(&test_vin(44), "models/NOPE"))
+            .await,
+        Code::NotFound,
+        "MODEL_NOT_FOUND",
+    );
+    assert_refused(
+        dealer
+            .register_production(production(&test_vin(45), "models/DA7-2026"))
+            .await,
+        Code::PermissionDenied,
+        "PRODUCTION_NOT_ALLOWED",
+    );
+    assert_refused(
+        dealer
+            .get_vehicle(pb::GetVehicleRequest {
+                name: format!("vehicles/{}", test_vin(46)),
+            })
+            .await,
+        Code::NotFound,
+        "VEHICLE_NOT_FOUND",
+    );
+    assert_invalid(
+        dealer
+            .get_vehicle(pb::GetVehicleRequest {
+                name: "vehicles/123".into(),
+            })
+            .await,
+        &["name"],
+    );
+    let mut db = platform.db().await;
+    let (vehicles, events): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT count(*) FROM vehicles.vehicle), (SELECT count(*) FROM vehicles.vehicle_event)")
+            .fetch_one(&mut db)
+            .await
+            .expect("count");
+    assert_eq!((vehicles, events), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_registrations_of_one_vin_make_one_vehicle() {
+    let platform = TestPlatform::spawn().await;
+    platform
+        .vehicles("HQ", Role::Hq)
+        .create_model(pb::CreateModelRequest {
+            model: Some(model("DA7-2026", 2026)),
+            request_id: String::new(),
+        })
+        .await
+        .expect("model");
+    let vin = test_vin(7);
+    let mut calls = Vec::new();
+    for _ in 0..20 {
+        let mut client = platform.vehicles("PLANT-SH", Role::System);
+        let req = production(&vin, "models/DA7-2026");
+        calls.push(tokio::spawn(async move {
+            client.register_production(req).await
+        }));
+    }
+    let mut won = 0;
+    for call in calls {
+        match call.await.expect("join") {
+            Ok(_) => won += 1,
+            Err(status) => assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+}

@@ -1,4 +1,6 @@
 //! The vehicle service's domain: values and rules, no IO.
 
 pub mod catalogue;
+pub mod lifecycle;
+pub mod vehicle;
 pub mod vin;

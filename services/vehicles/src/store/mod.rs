@@ -3,6 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
+pub mod vehicle;
+
 use crate::domain::catalogue::{Body, Model, Powertrain, Price};
 
 /// The constraint that refuses a second model with the same code.

@@ -1,20 +1,13 @@
-//! The gRPC face of the vehicle service: proto ↔ domain and the `VehicleService` handlers.
+//! The catalogue: models, prices, VIN decoding.
 
 use chrono::{Datelike, NaiveDate, Utc};
 use dealernet_kit::{
-    auth::Principal,
-    error::FieldViolations,
-    idempotency::{self, Begin, IdempotencyKey},
-    paging::PageSize,
+    auth::Principal, error::FieldViolations, idempotency::IdempotencyKey, paging::PageSize,
 };
-use dealernet_proto::{
-    types::v1 as types,
-    vehicles::v1::{self as pb, vehicle_service_server::VehicleService},
-};
-use prost::Message;
+use dealernet_proto::{types::v1 as types, vehicles::v1 as pb};
 use prost_types::Timestamp;
-use sqlx::PgConnection;
-use tonic::{Request, Response, Status};
+
+use super::{Result, remember, replay, require_head_office};
 
 use crate::{
     Error, Service,
@@ -25,44 +18,7 @@ use crate::{
     store,
 };
 
-type Result<T> = std::result::Result<T, Error>;
-
-async fn replay<R: Message + Default>(
-    tx: &mut PgConnection,
-    key: Option<&IdempotencyKey>,
-) -> Result<Option<R>> {
-    match key {
-        Some(key) => match idempotency::begin(tx, key).await? {
-            Begin::Replay(r) => Ok(Some(r)),
-            Begin::Fresh => Ok(None),
-        },
-        None => Ok(None),
-    }
-}
-
-async fn remember<R: Message>(
-    tx: &mut PgConnection,
-    key: Option<&IdempotencyKey>,
-    response: &R,
-    resource: &str,
-) -> Result<()> {
-    if let Some(key) = key {
-        idempotency::finish(tx, key, response, Some(resource)).await?;
-    }
-    Ok(())
-}
-
-fn require_head_office(principal: &Principal, action: &str) -> Result<()> {
-    if principal.is_head_office() {
-        return Ok(());
-    }
-    Err(Error::PermissionDenied {
-        reason: "HQ_ROLE_REQUIRED",
-        message: format!("{action} needs an HQ principal with role hq or steward"),
-    })
-}
-
-fn model_code(name: &str, field: &str) -> std::result::Result<String, FieldViolations> {
+pub(super) fn model_code(name: &str, field: &str) -> std::result::Result<String, FieldViolations> {
     name.strip_prefix("models/")
         .filter(|code| check_code(code).is_ok())
         .map(str::to_owned)
@@ -74,7 +30,7 @@ fn model_code(name: &str, field: &str) -> std::result::Result<String, FieldViola
         })
 }
 
-fn date(d: NaiveDate) -> types::Date {
+pub(super) fn date(d: NaiveDate) -> types::Date {
     types::Date {
         year: d.year(),
         month: d.month() as i32,
@@ -257,7 +213,7 @@ fn price_from_proto(code: &str, p: &pb::ModelPrice) -> std::result::Result<Price
 }
 
 impl Service {
-    async fn create_model(
+    pub(super) async fn create_model(
         &self,
         principal: &Principal,
         req: pb::CreateModelRequest,
@@ -293,7 +249,7 @@ impl Service {
         Ok(response)
     }
 
-    async fn get_model(&self, req: pb::GetModelRequest) -> Result<pb::GetModelResponse> {
+    pub(super) async fn get_model(&self, req: pb::GetModelRequest) -> Result<pb::GetModelResponse> {
         let code = model_code(&req.name, "name")?;
         let mut conn = self.pool.acquire().await?;
         let model = store::load_model(&mut conn, &code, false)
@@ -304,7 +260,10 @@ impl Service {
         })
     }
 
-    async fn list_models(&self, req: pb::ListModelsRequest) -> Result<pb::ListModelsResponse> {
+    pub(super) async fn list_models(
+        &self,
+        req: pb::ListModelsRequest,
+    ) -> Result<pb::ListModelsResponse> {
         let mut v = FieldViolations::new();
         let size = PageSize::STANDARD
             .resolve(req.page_size)
@@ -343,7 +302,7 @@ impl Service {
         })
     }
 
-    async fn create_model_price(
+    pub(super) async fn create_model_price(
         &self,
         principal: &Principal,
         req: pb::CreateModelPriceRequest,
@@ -390,7 +349,7 @@ impl Service {
         Ok(response)
     }
 
-    async fn list_model_prices(
+    pub(super) async fn list_model_prices(
         &self,
         req: pb::ListModelPricesRequest,
     ) -> Result<pb::ListModelPricesResponse> {
@@ -442,7 +401,7 @@ impl Service {
         })
     }
 
-    fn decode_vin(&self, req: pb::DecodeVinRequest) -> Result<pb::DecodeVinResponse> {
+    pub(super) fn decode_vin(&self, req: pb::DecodeVinRequest) -> Result<pb::DecodeVinResponse> {
         let vin = Vin::parse(&req.vin).map_err(|e| FieldViolations::one("vin", e.to_string()))?;
         Ok(pb::DecodeVinResponse {
             vin: vin.as_str().to_owned(),
@@ -450,63 +409,5 @@ impl Service {
             region: vin.region().to_owned(),
             model_year: vin.model_year(Utc::now().date_naive()).unwrap_or_default(),
         })
-    }
-}
-
-#[tonic::async_trait]
-impl VehicleService for Service {
-    async fn create_model(
-        &self,
-        request: Request<pb::CreateModelRequest>,
-    ) -> std::result::Result<Response<pb::CreateModelResponse>, Status> {
-        let principal = Principal::of(&request)?.clone();
-        Ok(Response::new(
-            self.create_model(&principal, request.into_inner()).await?,
-        ))
-    }
-
-    async fn get_model(
-        &self,
-        request: Request<pb::GetModelRequest>,
-    ) -> std::result::Result<Response<pb::GetModelResponse>, Status> {
-        Principal::of(&request)?;
-        Ok(Response::new(self.get_model(request.into_inner()).await?))
-    }
-
-    async fn list_models(
-        &self,
-        request: Request<pb::ListModelsRequest>,
-    ) -> std::result::Result<Response<pb::ListModelsResponse>, Status> {
-        Principal::of(&request)?;
-        Ok(Response::new(self.list_models(request.into_inner()).await?))
-    }
-
-    async fn create_model_price(
-        &self,
-        request: Request<pb::CreateModelPriceRequest>,
-    ) -> std::result::Result<Response<pb::CreateModelPriceResponse>, Status> {
-        let principal = Principal::of(&request)?.clone();
-        Ok(Response::new(
-            self.create_model_price(&principal, request.into_inner())
-                .await?,
-        ))
-    }
-
-    async fn list_model_prices(
-        &self,
-        request: Request<pb::ListModelPricesRequest>,
-    ) -> std::result::Result<Response<pb::ListModelPricesResponse>, Status> {
-        Principal::of(&request)?;
-        Ok(Response::new(
-            self.list_model_prices(request.into_inner()).await?,
-        ))
-    }
-
-    async fn decode_vin(
-        &self,
-        request: Request<pb::DecodeVinRequest>,
-    ) -> std::result::Result<Response<pb::DecodeVinResponse>, Status> {
-        Principal::of(&request)?;
-        Ok(Response::new(self.decode_vin(request.into_inner())?))
     }
 }

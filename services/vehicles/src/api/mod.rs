@@ -1,0 +1,140 @@
+//! The gRPC face of the vehicle service: the `VehicleService` trait, and what every
+//! handler shares (idempotency, the head-office check).
+
+mod catalogue;
+mod vehicle;
+
+use dealernet_kit::{
+    auth::Principal,
+    idempotency::{self, Begin, IdempotencyKey},
+};
+use dealernet_proto::vehicles::v1::{self as pb, vehicle_service_server::VehicleService};
+use prost::Message;
+use sqlx::PgConnection;
+use tonic::{Request, Response, Status};
+
+use crate::{Error, Service};
+
+type Result<T> = std::result::Result<T, Error>;
+
+pub(super) async fn replay<R: Message + Default>(
+    tx: &mut PgConnection,
+    key: Option<&IdempotencyKey>,
+) -> Result<Option<R>> {
+    match key {
+        Some(key) => match idempotency::begin(tx, key).await? {
+            Begin::Replay(r) => Ok(Some(r)),
+            Begin::Fresh => Ok(None),
+        },
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn remember<R: Message>(
+    tx: &mut PgConnection,
+    key: Option<&IdempotencyKey>,
+    response: &R,
+    resource: &str,
+) -> Result<()> {
+    if let Some(key) = key {
+        idempotency::finish(tx, key, response, Some(resource)).await?;
+    }
+    Ok(())
+}
+
+pub(super) fn require_head_office(principal: &Principal, action: &str) -> Result<()> {
+    if principal.is_head_office() {
+        return Ok(());
+    }
+    Err(Error::PermissionDenied {
+        reason: "HQ_ROLE_REQUIRED",
+        message: format!("{action} needs an HQ principal with role hq or steward"),
+    })
+}
+
+#[tonic::async_trait]
+impl VehicleService for Service {
+    async fn create_model(
+        &self,
+        request: Request<pb::CreateModelRequest>,
+    ) -> std::result::Result<Response<pb::CreateModelResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.create_model(&principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_model(
+        &self,
+        request: Request<pb::GetModelRequest>,
+    ) -> std::result::Result<Response<pb::GetModelResponse>, Status> {
+        Principal::of(&request)?;
+        Ok(Response::new(self.get_model(request.into_inner()).await?))
+    }
+
+    async fn list_models(
+        &self,
+        request: Request<pb::ListModelsRequest>,
+    ) -> std::result::Result<Response<pb::ListModelsResponse>, Status> {
+        Principal::of(&request)?;
+        Ok(Response::new(self.list_models(request.into_inner()).await?))
+    }
+
+    async fn create_model_price(
+        &self,
+        request: Request<pb::CreateModelPriceRequest>,
+    ) -> std::result::Result<Response<pb::CreateModelPriceResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.create_model_price(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn list_model_prices(
+        &self,
+        request: Request<pb::ListModelPricesRequest>,
+    ) -> std::result::Result<Response<pb::ListModelPricesResponse>, Status> {
+        Principal::of(&request)?;
+        Ok(Response::new(
+            self.list_model_prices(request.into_inner()).await?,
+        ))
+    }
+
+    async fn decode_vin(
+        &self,
+        request: Request<pb::DecodeVinRequest>,
+    ) -> std::result::Result<Response<pb::DecodeVinResponse>, Status> {
+        Principal::of(&request)?;
+        Ok(Response::new(self.decode_vin(request.into_inner())?))
+    }
+
+    async fn register_production(
+        &self,
+        request: Request<pb::RegisterProductionRequest>,
+    ) -> std::result::Result<Response<pb::RegisterProductionResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.register_production(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn get_vehicle(
+        &self,
+        request: Request<pb::GetVehicleRequest>,
+    ) -> std::result::Result<Response<pb::GetVehicleResponse>, Status> {
+        Principal::of(&request)?;
+        Ok(Response::new(self.get_vehicle(request.into_inner()).await?))
+    }
+
+    async fn list_vehicle_events(
+        &self,
+        request: Request<pb::ListVehicleEventsRequest>,
+    ) -> std::result::Result<Response<pb::ListVehicleEventsResponse>, Status> {
+        Principal::of(&request)?;
+        Ok(Response::new(
+            self.list_vehicle_events(request.into_inner()).await?,
+        ))
+    }
+}

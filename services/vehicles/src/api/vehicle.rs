@@ -1,0 +1,269 @@
+//! RegisterProduction, GetVehicle, ListVehicleEvents.
+
+use chrono::{TimeDelta, Utc};
+use dealernet_kit::{
+    auth::{Principal, Role},
+    error::FieldViolations,
+    idempotency::IdempotencyKey,
+    paging::PageSize,
+};
+use dealernet_proto::vehicles::v1 as pb;
+use prost_types::Timestamp;
+
+use super::{Result, catalogue::model_code, remember, replay};
+use crate::{
+    Error, Service,
+    domain::{
+        lifecycle::{Action, State, transition},
+        vehicle::{Event, Vehicle},
+        vin::Vin,
+    },
+    store,
+};
+
+fn timestamp(t: chrono::DateTime<Utc>) -> Timestamp {
+    Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+fn state_to_proto(s: State) -> pb::VehicleState {
+    match s {
+        State::Produced => pb::VehicleState::Produced,
+        State::InTransit => pb::VehicleState::InTransit,
+        State::InStock => pb::VehicleState::InStock,
+        State::Reserved => pb::VehicleState::Reserved,
+        State::Sold => pb::VehicleState::Sold,
+        State::Delivered => pb::VehicleState::Delivered,
+        State::Scrapped => pb::VehicleState::Scrapped,
+    }
+}
+
+fn vehicle_to_proto(v: &Vehicle) -> pb::Vehicle {
+    pb::Vehicle {
+        name: format!("vehicles/{}", v.vin),
+        vin: v.vin.to_string(),
+        model: format!("models/{}", v.model_code),
+        state: state_to_proto(v.state) as i32,
+        plant: v.plant.clone(),
+        line: v.line.clone(),
+        built_at: Some(timestamp(v.built_at)),
+        engine_number: v.engine_number.clone(),
+        colour: v.colour.clone(),
+        holder_outlet: v.holder_outlet.clone(),
+        owner: v
+            .owner
+            .map(|id| format!("customers/{id}"))
+            .unwrap_or_default(),
+        odometer_km: v.odometer_km,
+        create_time: Some(timestamp(v.create_time)),
+        update_time: Some(timestamp(v.update_time)),
+        etag: format!("\"{}\"", v.version),
+    }
+}
+
+fn event_to_proto(e: &Event) -> pb::VehicleEvent {
+    pb::VehicleEvent {
+        sequence: e.sequence,
+        time: Some(timestamp(e.at)),
+        action: e.action.clone(),
+        state_after: state_to_proto(e.state_after) as i32,
+        actor_organization: e.actor_org.clone(),
+        actor_subject: e.actor_subject.clone(),
+        details: e.details.iter().cloned().collect(),
+    }
+}
+
+/// `vehicles/{vin}` with a valid VIN.
+fn vehicle_name(name: &str, field: &str) -> std::result::Result<Vin, FieldViolations> {
+    let vin = name.strip_prefix("vehicles/").ok_or_else(|| {
+        FieldViolations::one(
+            field,
+            format!("'{name}' is not a vehicle name (vehicles/{{vin}})"),
+        )
+    })?;
+    Vin::parse(vin).map_err(|e| FieldViolations::one(field, format!("VIN {e}")))
+}
+
+/// A required free-text field of at most 40 printable characters.
+fn short_text(v: &mut FieldViolations, field: &str, value: &str) -> String {
+    let t = value.trim();
+    if t.is_empty() || t.chars().count() > 40 || t.chars().any(char::is_control) {
+        v.add(field, "required, at most 40 printable characters");
+    }
+    t.to_owned()
+}
+
+impl Service {
+    pub(super) async fn register_production(
+        &self,
+        principal: &Principal,
+        req: pb::RegisterProductionRequest,
+    ) -> Result<pb::RegisterProductionResponse> {
+        if !(principal.has_role(Role::System) || principal.is_head_office()) {
+            return Err(Error::PermissionDenied {
+                reason: "PRODUCTION_NOT_ALLOWED",
+                message: "production is registered by factory systems (role system) or HQ".into(),
+            });
+        }
+        let key = IdempotencyKey::new(principal, "RegisterProduction", &req.request_id, &req)?;
+        let mut v = FieldViolations::new();
+        let vin = Vin::parse(&req.vin)
+            .map_err(|e| v.add("vin", e.to_string()))
+            .ok();
+        let code = model_code(&req.model, "model")
+            .map_err(|e| v.append(e))
+            .ok();
+        let plant = short_text(&mut v, "plant", &req.plant);
+        let line = short_text(&mut v, "line", &req.line);
+        let engine_number = short_text(&mut v, "engine_number", &req.engine_number);
+        let colour = short_text(&mut v, "colour", &req.colour);
+        let now = crate::now();
+        let built_at = match &req.built_at {
+            None => {
+                v.add("built_at", "required");
+                None
+            }
+            Some(t) => match u32::try_from(t.nanos)
+                .ok()
+                .and_then(|n| chrono::DateTime::from_timestamp(t.seconds, n))
+            {
+                Some(at) if at <= now + TimeDelta::minutes(5) => Some(at),
+                Some(_) => {
+                    v.add("built_at", "must not be in the future");
+                    None
+                }
+                None => {
+                    v.add("built_at", "is not a valid timestamp");
+                    None
+                }
+            },
+        };
+        let (Some(vin), Some(code), Some(built_at)) = (vin, code, built_at) else {
+            return Err(Error::InvalidArgument(v));
+        };
+        v.into_result()?;
+        let mut tx = self.pool.begin().await?;
+        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+            return Ok(done);
+        }
+        store::load_model(&mut tx, &code, false)
+            .await?
+            .ok_or_else(|| Error::ModelNotFound(req.model.clone()))?;
+        let existing = store::vehicle::load(&mut tx, &vin, true).await?;
+        let state = transition(
+            existing.as_ref().map(|e| e.state),
+            Action::RegisterProduction,
+        )
+        .map_err(|reason| Error::Precondition {
+            reason,
+            message: format!("{vin} is already registered"),
+        })?;
+        let vehicle = Vehicle {
+            vin: vin.clone(),
+            model_code: code,
+            state,
+            plant,
+            line,
+            built_at,
+            engine_number,
+            colour,
+            holder_outlet: String::new(),
+            owner: None,
+            odometer_km: 0,
+            version: 1,
+            create_time: now,
+            update_time: now,
+        };
+        store::vehicle::insert(&mut tx, &vehicle)
+            .await
+            .map_err(|e| match Error::from(e) {
+                // A concurrent registration of the same VIN won the insert.
+                Error::VinExists => Error::Precondition {
+                    reason: "VEHICLE_ALREADY_REGISTERED",
+                    message: format!("{vin} is already registered"),
+                },
+                other => other,
+            })?;
+        let event = Event {
+            sequence: 1,
+            at: now,
+            action: Action::RegisterProduction.as_str().to_owned(),
+            state_after: state,
+            actor_org: principal.organization().to_owned(),
+            actor_subject: principal.subject().to_owned(),
+            details: vec![
+                ("plant".into(), vehicle.plant.clone()),
+                ("line".into(), vehicle.line.clone()),
+                ("model".into(), vehicle.model_code.clone()),
+            ],
+        };
+        store::vehicle::append_event(&mut tx, &vin, &event).await?;
+        let response = pb::RegisterProductionResponse {
+            vehicle: Some(vehicle_to_proto(&vehicle)),
+        };
+        remember(&mut tx, key.as_ref(), &response, &format!("vehicles/{vin}")).await?;
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    pub(super) async fn get_vehicle(
+        &self,
+        req: pb::GetVehicleRequest,
+    ) -> Result<pb::GetVehicleResponse> {
+        let vin = vehicle_name(&req.name, "name")?;
+        let mut conn = self.pool.acquire().await?;
+        let vehicle = store::vehicle::load(&mut conn, &vin, false)
+            .await?
+            .ok_or_else(|| Error::VehicleNotFound(req.name.clone()))?;
+        Ok(pb::GetVehicleResponse {
+            vehicle: Some(vehicle_to_proto(&vehicle)),
+        })
+    }
+
+    pub(super) async fn list_vehicle_events(
+        &self,
+        req: pb::ListVehicleEventsRequest,
+    ) -> Result<pb::ListVehicleEventsResponse> {
+        let mut v = FieldViolations::new();
+        let vin = vehicle_name(&req.parent, "parent")
+            .map_err(|e| v.append(e))
+            .ok();
+        let size = PageSize::STANDARD
+            .resolve(req.page_size)
+            .map_err(|e| v.append(e))
+            .unwrap_or(0);
+        let after = self
+            .page_tokens
+            .open::<i64>(&req.page_token, req.parent.as_bytes())
+            .map_err(|e| v.append(e.violation()))
+            .unwrap_or(None);
+        let Some(vin) = vin else {
+            return Err(Error::InvalidArgument(v));
+        };
+        v.into_result()?;
+        let mut conn = self.pool.acquire().await?;
+        if store::vehicle::load(&mut conn, &vin, false)
+            .await?
+            .is_none()
+        {
+            return Err(Error::VehicleNotFound(req.parent.clone()));
+        }
+        let mut events =
+            store::vehicle::events(&mut conn, &vin, after.unwrap_or(0), size + 1).await?;
+        let next_page_token = if events.len() > size {
+            events.truncate(size);
+            events
+                .last()
+                .map(|e| self.page_tokens.seal(&e.sequence, req.parent.as_bytes()))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(pb::ListVehicleEventsResponse {
+            events: events.iter().map(event_to_proto).collect(),
+            next_page_token,
+        })
+    }
+}
