@@ -248,8 +248,13 @@ impl TestPlatform {
 
     /// Counts rows of a `customers` schema table.
     pub async fn count(&self, table: &str) -> i64 {
+        self.count_in("customers", table).await
+    }
+
+    /// Counts rows of a table of `schema`.
+    pub async fn count_in(&self, schema: &str, table: &str) -> i64 {
         let mut db = self.db().await;
-        let (n,): (i64,) = sqlx::query_as(&format!("SELECT count(*) FROM customers.{table}"))
+        let (n,): (i64,) = sqlx::query_as(&format!("SELECT count(*) FROM {schema}.{table}"))
             .fetch_one(&mut db)
             .await
             .expect("count");

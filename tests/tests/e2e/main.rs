@@ -13,6 +13,7 @@ mod merge;
 mod relationships;
 mod resolve;
 mod server;
+mod stock;
 mod vehicles;
 mod visibility;
 
@@ -60,6 +61,34 @@ pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Status>, fields: &[&
             .iter()
             .all(|f| !f.description.is_empty())
     );
+}
+
+/// A valid VIN for serial `n`: the check digit computed the ISO 3779 way.
+pub fn test_vin(n: u32) -> String {
+    let body = format!("LDN7A2B4_T{n:07}");
+    let weights = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2];
+    let value = |c: char| match c {
+        '0'..='9' => c.to_digit(10).unwrap_or(0),
+        'A' | 'J' => 1,
+        'B' | 'K' | 'S' => 2,
+        'C' | 'L' | 'T' => 3,
+        'D' | 'M' | 'U' => 4,
+        'E' | 'N' | 'V' => 5,
+        'F' | 'W' => 6,
+        'G' | 'P' | 'X' => 7,
+        'H' | 'Y' => 8,
+        _ => 9,
+    };
+    let sum: u32 = body
+        .chars()
+        .zip(weights)
+        .map(|(c, w)| if c == '_' { 0 } else { value(c) * w })
+        .sum();
+    let check = match sum % 11 {
+        10 => 'X',
+        n => char::from_digit(n, 10).unwrap_or('0'),
+    };
+    body.replace('_', &check.to_string())
 }
 
 /// A valid person as a dealer POS would send it.

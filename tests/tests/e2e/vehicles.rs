@@ -6,7 +6,7 @@ use dealernet_tests::{TestPlatform, VehiclesClient};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::{assert_invalid, assert_refused};
+use crate::{assert_invalid, assert_refused, test_vin};
 
 fn model(code: &str, year: i32) -> pb::Model {
     pb::Model {
@@ -324,34 +324,6 @@ fn production(vin: &str, model: &str) -> pb::RegisterProductionRequest {
         colour: "Pearl White".into(),
         request_id: String::new(),
     }
-}
-
-/// A valid VIN for serial `n`: the check digit computed the ISO 3779 way.
-fn test_vin(n: u32) -> String {
-    let body = format!("LDN7A2B4_T{n:07}");
-    let weights = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2];
-    let value = |c: char| match c {
-        '0'..='9' => c.to_digit(10).unwrap_or(0),
-        'A' | 'J' => 1,
-        'B' | 'K' | 'S' => 2,
-        'C' | 'L' | 'T' => 3,
-        'D' | 'M' | 'U' => 4,
-        'E' | 'N' | 'V' => 5,
-        'F' | 'W' => 6,
-        'G' | 'P' | 'X' => 7,
-        'H' | 'Y' => 8,
-        _ => 9,
-    };
-    let sum: u32 = body
-        .chars()
-        .zip(weights)
-        .map(|(c, w)| if c == '_' { 0 } else { value(c) * w })
-        .sum();
-    let check = match sum % 11 {
-        10 => 'X',
-        n => char::from_digit(n, 10).unwrap_or('0'),
-    };
-    body.replace('_', &check.to_string())
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! handler shares (idempotency, the head-office check).
 
 mod catalogue;
+mod stock;
 mod vehicle;
 
 use dealernet_kit::{
@@ -135,6 +136,72 @@ impl VehicleService for Service {
         Principal::of(&request)?;
         Ok(Response::new(
             self.list_vehicle_events(request.into_inner()).await?,
+        ))
+    }
+
+    async fn dispatch_shipment(
+        &self,
+        request: Request<pb::DispatchShipmentRequest>,
+    ) -> std::result::Result<Response<pb::DispatchShipmentResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.dispatch_shipment(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn record_transit_event(
+        &self,
+        request: Request<pb::RecordTransitEventRequest>,
+    ) -> std::result::Result<Response<pb::RecordTransitEventResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.record_transit_event(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn receive_at_dealer(
+        &self,
+        request: Request<pb::ReceiveAtDealerRequest>,
+    ) -> std::result::Result<Response<pb::ReceiveAtDealerResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.receive_at_dealer(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn transfer_stock(
+        &self,
+        request: Request<pb::TransferStockRequest>,
+    ) -> std::result::Result<Response<pb::TransferStockResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.transfer_stock(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn reserve_vehicle(
+        &self,
+        request: Request<pb::ReserveVehicleRequest>,
+    ) -> std::result::Result<Response<pb::ReserveVehicleResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.reserve_vehicle(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn release_reservation(
+        &self,
+        request: Request<pb::ReleaseReservationRequest>,
+    ) -> std::result::Result<Response<pb::ReleaseReservationResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.release_reservation(&principal, request.into_inner())
+                .await?,
         ))
     }
 }

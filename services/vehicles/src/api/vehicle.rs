@@ -21,7 +21,7 @@ use crate::{
     store,
 };
 
-fn timestamp(t: chrono::DateTime<Utc>) -> Timestamp {
+pub(super) fn timestamp(t: chrono::DateTime<Utc>) -> Timestamp {
     Timestamp {
         seconds: t.timestamp(),
         nanos: t.timestamp_subsec_nanos() as i32,
@@ -40,7 +40,7 @@ fn state_to_proto(s: State) -> pb::VehicleState {
     }
 }
 
-fn vehicle_to_proto(v: &Vehicle) -> pb::Vehicle {
+pub(super) fn vehicle_to_proto(v: &Vehicle) -> pb::Vehicle {
     pb::Vehicle {
         name: format!("vehicles/{}", v.vin),
         vin: v.vin.to_string(),
@@ -60,6 +60,11 @@ fn vehicle_to_proto(v: &Vehicle) -> pb::Vehicle {
         create_time: Some(timestamp(v.create_time)),
         update_time: Some(timestamp(v.update_time)),
         etag: format!("\"{}\"", v.version),
+        reserved_for: v
+            .reserved_for
+            .map(|id| format!("customers/{id}"))
+            .unwrap_or_default(),
+        reserved_until: v.reserved_until.map(timestamp),
     }
 }
 
@@ -76,7 +81,7 @@ fn event_to_proto(e: &Event) -> pb::VehicleEvent {
 }
 
 /// `vehicles/{vin}` with a valid VIN.
-fn vehicle_name(name: &str, field: &str) -> std::result::Result<Vin, FieldViolations> {
+pub(super) fn vehicle_name(name: &str, field: &str) -> std::result::Result<Vin, FieldViolations> {
     let vin = name.strip_prefix("vehicles/").ok_or_else(|| {
         FieldViolations::one(
             field,
@@ -87,7 +92,7 @@ fn vehicle_name(name: &str, field: &str) -> std::result::Result<Vin, FieldViolat
 }
 
 /// A required free-text field of at most 40 printable characters.
-fn short_text(v: &mut FieldViolations, field: &str, value: &str) -> String {
+pub(super) fn short_text(v: &mut FieldViolations, field: &str, value: &str) -> String {
     let t = value.trim();
     if t.is_empty() || t.chars().count() > 40 || t.chars().any(char::is_control) {
         v.add(field, "required, at most 40 printable characters");
@@ -171,6 +176,8 @@ impl Service {
             colour,
             holder_outlet: String::new(),
             owner: None,
+            reserved_for: None,
+            reserved_until: None,
             odometer_km: 0,
             version: 1,
             create_time: now,

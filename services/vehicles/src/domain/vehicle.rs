@@ -18,6 +18,8 @@ pub struct Vehicle {
     pub colour: String,
     pub holder_outlet: String,
     pub owner: Option<Uuid>,
+    pub reserved_for: Option<Uuid>,
+    pub reserved_until: Option<DateTime<Utc>>,
     pub odometer_km: i64,
     pub version: i64,
     pub create_time: DateTime<Utc>,

@@ -14,7 +14,7 @@ use crate::domain::{
 pub const VIN_UNIQUE: &str = "vehicle_pkey";
 
 const COLUMNS: &str = "vin, model_code, state, plant, line, built_at, engine_number, colour, holder_outlet, \
-                       owner_id, odometer_km, version, create_time, update_time";
+                       owner_id, odometer_km, version, create_time, update_time, reserved_for, reserved_until";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -32,6 +32,8 @@ struct Row {
     version: i64,
     create_time: DateTime<Utc>,
     update_time: DateTime<Utc>,
+    reserved_for: Option<Uuid>,
+    reserved_until: Option<DateTime<Utc>>,
 }
 
 fn corrupt(what: &str, v: &str) -> sqlx::Error {
@@ -51,6 +53,8 @@ impl Row {
             colour: self.colour,
             holder_outlet: self.holder_outlet,
             owner: self.owner_id,
+            reserved_for: self.reserved_for,
+            reserved_until: self.reserved_until,
             odometer_km: self.odometer_km,
             version: self.version,
             create_time: self.create_time,
@@ -61,7 +65,7 @@ impl Row {
 
 pub async fn insert(conn: &mut PgConnection, v: &Vehicle) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO vehicle ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        "INSERT INTO vehicle ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     ))
     .bind(v.vin.as_str())
     .bind(&v.model_code)
@@ -77,9 +81,39 @@ pub async fn insert(conn: &mut PgConnection, v: &Vehicle) -> Result<(), sqlx::Er
     .bind(v.version)
     .bind(v.create_time)
     .bind(v.update_time)
+    .bind(v.reserved_for)
+    .bind(v.reserved_until)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Writes the parts of a vehicle that actions change.
+pub async fn update(conn: &mut PgConnection, v: &Vehicle) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE vehicle SET state = $2, holder_outlet = $3, owner_id = $4, odometer_km = $5, \
+         reserved_for = $6, reserved_until = $7, version = $8, update_time = $9 WHERE vin = $1",
+    )
+    .bind(v.vin.as_str())
+    .bind(v.state.as_str())
+    .bind(&v.holder_outlet)
+    .bind(v.owner)
+    .bind(v.odometer_km)
+    .bind(v.reserved_for)
+    .bind(v.reserved_until)
+    .bind(v.version)
+    .bind(v.update_time)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The next position in the vehicle's timeline (the caller holds the vehicle's lock).
+pub async fn next_sequence(conn: &mut PgConnection, vin: &Vin) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT coalesce(max(sequence), 0) + 1 FROM vehicle_event WHERE vin = $1")
+        .bind(vin.as_str())
+        .fetch_one(&mut *conn)
+        .await
 }
 
 /// One vehicle; `lock` holds its row so that racing actions on one car serialise.
@@ -170,4 +204,78 @@ pub async fn events(
             })
         })
         .collect()
+}
+
+/// A shipment as stored.
+#[derive(Debug, Clone)]
+pub struct ShipmentRow {
+    pub id: Uuid,
+    pub carrier: String,
+    pub origin: String,
+    pub destination_outlet: String,
+    pub eta: DateTime<Utc>,
+}
+
+pub async fn insert_shipment(
+    conn: &mut PgConnection,
+    s: &ShipmentRow,
+    created_by: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO shipment (id, carrier, origin, destination_outlet, eta, created_by, create_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(s.id)
+    .bind(&s.carrier)
+    .bind(&s.origin)
+    .bind(&s.destination_outlet)
+    .bind(s.eta)
+    .bind(created_by)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn add_to_shipment(
+    conn: &mut PgConnection,
+    shipment: Uuid,
+    vin: &Vin,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO shipment_vehicle (shipment_id, vin) VALUES ($1, $2)")
+        .bind(shipment)
+        .bind(vin.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The shipment a vehicle is travelling on, if any: (shipment id, destination outlet).
+pub async fn open_shipment(
+    conn: &mut PgConnection,
+    vin: &Vin,
+) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.id, s.destination_outlet FROM shipment_vehicle sv JOIN shipment s ON s.id = sv.shipment_id \
+         WHERE sv.vin = $1 AND sv.received_at IS NULL",
+    )
+    .bind(vin.as_str())
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+pub async fn mark_received(
+    conn: &mut PgConnection,
+    shipment: Uuid,
+    vin: &Vin,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE shipment_vehicle SET received_at = $3 WHERE shipment_id = $1 AND vin = $2")
+        .bind(shipment)
+        .bind(vin.as_str())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
