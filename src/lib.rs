@@ -56,6 +56,15 @@ impl Platform {
         let mut server = GrpcServer::new(config.concurrency_limit)
             .add_descriptors(dealernet_proto::FILE_DESCRIPTOR_SET);
         let mut background = Vec::new();
+        // Bound first: services that call the registry in this same process need its address.
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .with_context(|| format!("binding {}", config.listen_addr))?;
+        let addr = listener.local_addr()?;
+        let customers_url = config.customers_url.clone().unwrap_or_else(|| {
+            let local = SocketAddr::from(([127, 0, 0, 1], addr.port()));
+            format!("http://{local}")
+        });
         for service in &config.services {
             match service {
                 ServiceKind::Customers => {
@@ -83,16 +92,13 @@ impl Platform {
                     .await
                     .context("connecting the vehicles pool")?;
                     server = server.add_service(
-                        dealernet_vehicles::Service::new(pool, &config.secrets)
+                        dealernet_vehicles::Service::new(pool, &config.secrets, &customers_url)
+                            .map_err(anyhow::Error::msg)?
                             .into_server(auth.clone()),
                     );
                 }
             }
         }
-        let listener = TcpListener::bind(config.listen_addr)
-            .await
-            .with_context(|| format!("binding {}", config.listen_addr))?;
-        let addr = listener.local_addr()?;
         Ok(Platform {
             listener,
             addr,

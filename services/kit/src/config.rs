@@ -66,6 +66,9 @@ pub struct Layer {
     pub concurrency_limit: Option<usize>,
     pub idempotency_retention_hours: Option<u64>,
     pub log: Option<String>,
+    /// Where the customer registry answers, for services that call it (vehicles);
+    /// defaults to this process when it runs the registry too.
+    pub customers_url: Option<String>,
 }
 
 impl Layer {
@@ -111,6 +114,7 @@ impl Layer {
             concurrency_limit: parse_num("DEALERNET_CONCURRENCY_LIMIT")?.map(|n| n as usize),
             idempotency_retention_hours: parse_num("DEALERNET_IDEMPOTENCY_RETENTION_HOURS")?,
             log: get("DEALERNET_LOG"),
+            customers_url: get("DEALERNET_CUSTOMERS_URL"),
         })
     }
 
@@ -131,6 +135,7 @@ impl Layer {
                 .idempotency_retention_hours
                 .or(self.idempotency_retention_hours),
             log: over.log.or(self.log),
+            customers_url: over.customers_url.or(self.customers_url),
         }
     }
 }
@@ -147,6 +152,7 @@ pub struct Config {
     pub concurrency_limit: usize,
     pub idempotency_retention_hours: u64,
     pub log: String,
+    pub customers_url: Option<String>,
 }
 
 /// Keys that must never appear in logs or debug output.
@@ -233,6 +239,19 @@ impl Config {
                 problems.push("database_url: must start with postgres:// or postgresql://".into());
             }
         }
+        match &layer.customers_url {
+            Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                problems.push("customers_url: must start with http:// or https://".into());
+            }
+            None if services.contains(&ServiceKind::Vehicles)
+                && !services.contains(&ServiceKind::Customers) =>
+            {
+                problems.push(
+                    "customers_url: required when vehicles runs without customers (set DEALERNET_CUSTOMERS_URL)".into(),
+                );
+            }
+            _ => {}
+        }
         if !problems.is_empty() {
             return Err(ConfigError(problems.join("; ")));
         }
@@ -245,6 +264,7 @@ impl Config {
             concurrency_limit,
             idempotency_retention_hours,
             log: layer.log.unwrap_or_else(|| "info".into()),
+            customers_url: layer.customers_url,
         })
     }
 
@@ -311,6 +331,27 @@ mod tests {
         ] {
             assert!(err.contains(needle), "{needle} not in {err}");
         }
+    }
+
+    #[test]
+    fn vehicles_alone_needs_the_registry_address() {
+        let alone = Layer {
+            services: Some(vec!["vehicles".into()]),
+            ..complete()
+        };
+        let err = Config::from_layer(alone.clone())
+            .expect_err("no registry")
+            .0;
+        assert!(err.contains("customers_url"), "{err}");
+        let with_url = Layer {
+            customers_url: Some("http://customers:50051".into()),
+            ..alone
+        };
+        assert!(Config::from_layer(with_url).is_ok());
+        assert!(
+            Config::from_layer(complete()).is_ok(),
+            "both services in one process"
+        );
     }
 
     #[test]

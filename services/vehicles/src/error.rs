@@ -30,6 +30,8 @@ pub enum Error {
         reason: &'static str,
         message: String,
     },
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
     #[error(transparent)]
@@ -86,6 +88,7 @@ impl From<Error> for Status {
             Error::Precondition { reason, message } => {
                 kit::refusal(Code::FailedPrecondition, reason, message, [])
             }
+            Error::Unavailable(message) => kit::unavailable("DEPENDENCY_UNAVAILABLE", message),
             Error::Idempotency(e) => e.status(),
             Error::Database(e) => db::status(&e),
         }

@@ -7,6 +7,7 @@
 //! - [`api`]: the `dealernet.vehicles.v1.VehicleService` handlers.
 
 pub mod api;
+pub mod customers;
 pub mod domain;
 mod error;
 pub mod store;
@@ -30,15 +31,21 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/vehicles");
 pub struct Service {
     pool: PgPool,
     page_tokens: PageTokens,
+    customers: customers::CustomerDirectory,
 }
 
 impl Service {
-    /// A service over a pool whose connections see the `vehicles` schema.
-    pub fn new(pool: PgPool, secrets: &Secrets) -> Service {
-        Service {
+    /// A service over a pool whose connections see the `vehicles` schema, confirming
+    /// customers with the registry at `customers_url`.
+    pub fn new(pool: PgPool, secrets: &Secrets, customers_url: &str) -> Result<Service, String> {
+        Ok(Service {
             pool,
             page_tokens: PageTokens::new(secrets.page_token_key.clone()),
-        }
+            customers: customers::CustomerDirectory::new(
+                customers_url,
+                secrets.jwt_secret.clone(),
+            )?,
+        })
     }
 
     /// The tonic service, authenticating every call.

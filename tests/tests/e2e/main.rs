@@ -12,6 +12,7 @@ mod list;
 mod merge;
 mod relationships;
 mod resolve;
+mod sale;
 mod server;
 mod stock;
 mod vehicles;

@@ -2,6 +2,7 @@
 //! handler shares (idempotency, the head-office check).
 
 mod catalogue;
+mod sale;
 mod stock;
 mod vehicle;
 
@@ -202,6 +203,48 @@ impl VehicleService for Service {
         Ok(Response::new(
             self.release_reservation(&principal, request.into_inner())
                 .await?,
+        ))
+    }
+
+    async fn sell_vehicle(
+        &self,
+        request: Request<pb::SellVehicleRequest>,
+    ) -> std::result::Result<Response<pb::SellVehicleResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.sell_vehicle(&principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn deliver_vehicle(
+        &self,
+        request: Request<pb::DeliverVehicleRequest>,
+    ) -> std::result::Result<Response<pb::DeliverVehicleResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.deliver_vehicle(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn transfer_ownership(
+        &self,
+        request: Request<pb::TransferOwnershipRequest>,
+    ) -> std::result::Result<Response<pb::TransferOwnershipResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.transfer_ownership(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn scrap_vehicle(
+        &self,
+        request: Request<pb::ScrapVehicleRequest>,
+    ) -> std::result::Result<Response<pb::ScrapVehicleResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.scrap_vehicle(&principal, request.into_inner()).await?,
         ))
     }
 }

@@ -28,12 +28,12 @@ use crate::{
 const MAX_SHIPMENT: usize = 100;
 const MAX_RESERVATION_DAYS: i64 = 90;
 
-fn central(principal: &Principal) -> bool {
+pub(super) fn central(principal: &Principal) -> bool {
     principal.has_role(Role::System) || principal.is_head_office()
 }
 
 /// Only central callers may act for any outlet; an outlet's own staff act for it alone.
-fn authorize_outlet(principal: &Principal, outlet: &str) -> Result<()> {
+pub(super) fn authorize_outlet(principal: &Principal, outlet: &str) -> Result<()> {
     if central(principal) || principal.organization() == outlet {
         return Ok(());
     }
@@ -86,7 +86,7 @@ fn time(v: &mut FieldViolations, field: &str, t: Option<&Timestamp>) -> Option<D
     }
 }
 
-fn customer_id(v: &mut FieldViolations, field: &str, name: &str) -> Option<Uuid> {
+pub(super) fn customer_id(v: &mut FieldViolations, field: &str, name: &str) -> Option<Uuid> {
     let id = name
         .strip_prefix("customers/")
         .and_then(|id| Uuid::parse_str(id).ok());
@@ -111,14 +111,14 @@ fn shipment_to_proto(s: &ShipmentRow, vins: &[Vin]) -> pb::Shipment {
 }
 
 /// Who acts, for the timeline.
-struct Actor<'a>(&'a Principal);
+pub(super) struct Actor<'a>(pub(super) &'a Principal);
 
 impl Service {
     /// Runs one guarded action on a locked vehicle: lapses an expired reservation, checks
     /// the transition, lets `change` check and apply the action's own effects, then writes
     /// the vehicle and its timeline entry. Refusals leave nothing written (the caller's
     /// transaction rolls back).
-    async fn act(
+    pub(super) async fn act(
         &self,
         tx: &mut PgConnection,
         vin: &Vin,

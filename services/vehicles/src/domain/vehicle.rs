@@ -37,3 +37,18 @@ pub struct Event {
     pub actor_subject: String,
     pub details: Vec<(String, String)>,
 }
+
+/// A sale of a vehicle to a registry customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sale {
+    pub vin: Vin,
+    pub outlet: String,
+    pub customer: Uuid,
+    pub currency_code: String,
+    pub price_minor: i64,
+    /// The maker's list price that day, in the same currency, if listed.
+    pub list_minor: Option<i64>,
+    pub sales_person: String,
+    pub sale_type: &'static str,
+    pub sold_at: DateTime<Utc>,
+}

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::domain::{
     lifecycle::State,
-    vehicle::{Event, Vehicle},
+    vehicle::{Event, Sale, Vehicle},
     vin::Vin,
 };
 
@@ -277,5 +277,69 @@ pub async fn mark_received(
         .bind(at)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+pub async fn insert_sale(conn: &mut PgConnection, sale: &Sale) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sale (vin, outlet, customer_id, currency_code, price_minor, list_minor, sales_person, sale_type, sold_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(sale.vin.as_str())
+    .bind(&sale.outlet)
+    .bind(sale.customer)
+    .bind(&sale.currency_code)
+    .bind(sale.price_minor)
+    .bind(sale.list_minor)
+    .bind(&sale.sales_person)
+    .bind(sale.sale_type)
+    .bind(sale.sold_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The selling outlet and sale time of a sold vehicle.
+pub async fn sale_of(
+    conn: &mut PgConnection,
+    vin: &Vin,
+) -> Result<Option<(String, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as("SELECT outlet, sold_at FROM sale WHERE vin = $1")
+        .bind(vin.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+pub async fn set_delivered(
+    conn: &mut PgConnection,
+    vin: &Vin,
+    at: DateTime<Utc>,
+    odometer_km: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sale SET delivered_at = $2, delivery_odometer_km = $3 WHERE vin = $1")
+        .bind(vin.as_str())
+        .bind(at)
+        .bind(odometer_km)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Appends an owner to the vehicle's ownership history.
+pub async fn add_owner(
+    conn: &mut PgConnection,
+    vin: &Vin,
+    customer: Uuid,
+    since: chrono::NaiveDate,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO ownership (vin, sequence, customer_id, since) \
+         SELECT $1, coalesce(max(sequence), 0) + 1, $2, $3 FROM ownership WHERE vin = $1",
+    )
+    .bind(vin.as_str())
+    .bind(customer)
+    .bind(since)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -1,0 +1,384 @@
+//! Selling a car to a registry customer, delivery, ownership transfer, scrapping.
+
+use dealernet_kit::auth::Role;
+use dealernet_proto::{customers::v1 as cpb, types::v1 as types, vehicles::v1 as pb};
+use dealernet_tests::{TestPlatform, VehiclesClient};
+use prost_types::Timestamp;
+use tonic::Code;
+
+use crate::{assert_invalid, assert_refused, person, test_vin as vin};
+
+fn later(days: i64) -> Option<Timestamp> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    Some(Timestamp {
+        seconds: now + days * 86_400,
+        nanos: 0,
+    })
+}
+
+/// A car in stock at D1001 with a list price of 199,800 CNY valid today.
+async fn car_in_stock(platform: &TestPlatform, n: u32) -> String {
+    let mut hq = platform.vehicles("HQ", Role::Hq);
+    let model = pb::Model {
+        code: "DA7-2026".into(),
+        brand: "Dealernet Auto".into(),
+        series: "DA7".into(),
+        body: pb::BodyStyle::Suv as i32,
+        powertrain: pb::Powertrain::Bev as i32,
+        model_year: 2026,
+        warranty_months: 36,
+        warranty_km: 100_000,
+        ..Default::default()
+    };
+    if hq
+        .create_model(pb::CreateModelRequest {
+            model: Some(model),
+            request_id: "model-da7".into(),
+        })
+        .await
+        .is_ok()
+    {
+        hq.create_model_price(pb::CreateModelPriceRequest {
+            parent: "models/DA7-2026".into(),
+            price: Some(pb::ModelPrice {
+                price: Some(types::Money {
+                    currency_code: "CNY".into(),
+                    minor_units: 19_980_000,
+                }),
+                valid_from: Some(types::Date {
+                    year: 2020,
+                    month: 1,
+                    day: 1,
+                }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("price");
+    }
+    let vin = vin(n);
+    let mut factory = platform.vehicles("PLANT-SH", Role::System);
+    factory
+        .register_production(pb::RegisterProductionRequest {
+            vin: vin.clone(),
+            model: "models/DA7-2026".into(),
+            plant: "CN-SH-01".into(),
+            line: "L2".into(),
+            built_at: Some(Timestamp {
+                seconds: 1_790_000_000,
+                nanos: 0,
+            }),
+            engine_number: "EM1".into(),
+            colour: "White".into(),
+            request_id: String::new(),
+        })
+        .await
+        .expect("produce");
+    factory
+        .dispatch_shipment(pb::DispatchShipmentRequest {
+            vins: vec![vin.clone()],
+            carrier: "c".into(),
+            origin: "CN-SH-01".into(),
+            destination_outlet: "D1001".into(),
+            eta: later(2),
+            request_id: String::new(),
+        })
+        .await
+        .expect("dispatch");
+    platform
+        .vehicles("D1001", Role::Dealer)
+        .receive_at_dealer(pb::ReceiveAtDealerRequest {
+            vehicle: format!("vehicles/{vin}"),
+            outlet: "D1001".into(),
+            request_id: String::new(),
+        })
+        .await
+        .expect("receive");
+    format!("vehicles/{vin}")
+}
+
+async fn customer(platform: &TestPlatform, phone: &str) -> String {
+    platform
+        .customers("D1001", Role::Dealer)
+        .create_customer(cpb::CreateCustomerRequest {
+            customer: Some(person("王", "伟", phone)),
+            request_id: String::new(),
+        })
+        .await
+        .expect("customer")
+        .into_inner()
+        .customer
+        .expect("c")
+        .name
+}
+
+fn sell(vehicle: &str, customer: &str, yuan: i64) -> pb::SellVehicleRequest {
+    pb::SellVehicleRequest {
+        vehicle: vehicle.into(),
+        customer: customer.into(),
+        price: Some(types::Money {
+            currency_code: "CNY".into(),
+            minor_units: yuan * 100,
+        }),
+        sales_person: "S-017".into(),
+        sale_type: pb::SaleType::Retail as i32,
+        request_id: String::new(),
+    }
+}
+
+async fn state(client: &mut VehiclesClient, vehicle: &str) -> pb::Vehicle {
+    client
+        .get_vehicle(pb::GetVehicleRequest {
+            name: vehicle.into(),
+        })
+        .await
+        .expect("get")
+        .into_inner()
+        .vehicle
+        .expect("v")
+}
+
+#[tokio::test]
+async fn sold_delivered_resold_scrapped() {
+    let platform = TestPlatform::spawn().await;
+    let car = car_in_stock(&platform, 1).await;
+    let buyer = customer(&platform, "13800138000").await;
+    let mut dealer = platform.vehicles("D1001", Role::Dealer);
+
+    assert_refused(
+        dealer
+            .sell_vehicle(sell(
+                &car,
+                "customers/01936f0e-0000-7000-8000-000000000000",
+                195_000,
+            ))
+            .await,
+        Code::FailedPrecondition,
+        "CUSTOMER_NOT_FOUND",
+    );
+    assert_refused(
+        platform
+            .vehicles("D1002", Role::Dealer)
+            .sell_vehicle(sell(&car, &buyer, 195_000))
+            .await,
+        Code::PermissionDenied,
+        "NOT_YOUR_OUTLET",
+    );
+    assert_invalid(
+        dealer
+            .sell_vehicle(pb::SellVehicleRequest {
+                sale_type: 0,
+                sales_person: String::new(),
+                ..sell(&car, "x", -1)
+            })
+            .await,
+        &["customer", "price.minor_units", "sales_person", "sale_type"],
+    );
+    let sold = dealer
+        .sell_vehicle(sell(&car, &buyer, 195_000))
+        .await
+        .expect("sell")
+        .into_inner();
+    let deviation = sold.deviation.expect("listed price");
+    assert_eq!(
+        deviation.minor_units, -480_000,
+        "sold 4,800 CNY under the list price"
+    );
+    let vehicle = sold.vehicle.expect("vehicle");
+    assert_eq!(
+        (vehicle.state, vehicle.owner.as_str()),
+        (pb::VehicleState::Sold as i32, buyer.as_str())
+    );
+    assert_refused(
+        dealer.sell_vehicle(sell(&car, &buyer, 195_000)).await,
+        Code::FailedPrecondition,
+        "VEHICLE_ALREADY_SOLD",
+    );
+
+    assert_invalid(
+        dealer
+            .deliver_vehicle(pb::DeliverVehicleRequest {
+                vehicle: car.clone(),
+                odometer_km: 50_000,
+                request_id: String::new(),
+            })
+            .await,
+        &["odometer_km"],
+    );
+    dealer
+        .deliver_vehicle(pb::DeliverVehicleRequest {
+            vehicle: car.clone(),
+            odometer_km: 12,
+            request_id: String::new(),
+        })
+        .await
+        .expect("deliver");
+    let delivered = state(&mut dealer, &car).await;
+    assert_eq!(
+        (
+            delivered.state,
+            delivered.odometer_km,
+            delivered.holder_outlet.as_str()
+        ),
+        (pb::VehicleState::Delivered as i32, 12, "")
+    );
+
+    let second = customer(&platform, "13900139000").await;
+    let today = today_date();
+    dealer
+        .transfer_ownership(pb::TransferOwnershipRequest {
+            vehicle: car.clone(),
+            new_owner: second.clone(),
+            since: Some(today),
+            request_id: String::new(),
+        })
+        .await
+        .expect("transfer");
+    assert_eq!(state(&mut dealer, &car).await.owner, second);
+    assert_refused(
+        dealer
+            .transfer_ownership(pb::TransferOwnershipRequest {
+                vehicle: car.clone(),
+                new_owner: second.clone(),
+                since: Some(today),
+                request_id: String::new(),
+            })
+            .await,
+        Code::FailedPrecondition,
+        "ALREADY_OWNER",
+    );
+
+    assert_refused(
+        dealer
+            .scrap_vehicle(pb::ScrapVehicleRequest {
+                vehicle: car.clone(),
+                reason: "total loss".into(),
+                request_id: String::new(),
+            })
+            .await,
+        Code::PermissionDenied,
+        "HQ_ROLE_REQUIRED",
+    );
+    let mut hq = platform.vehicles("HQ", Role::Hq);
+    hq.scrap_vehicle(pb::ScrapVehicleRequest {
+        vehicle: car.clone(),
+        reason: "total loss".into(),
+        request_id: String::new(),
+    })
+    .await
+    .expect("scrap");
+    assert_refused(
+        dealer
+            .deliver_vehicle(pb::DeliverVehicleRequest {
+                vehicle: car.clone(),
+                odometer_km: 1,
+                request_id: String::new(),
+            })
+            .await,
+        Code::FailedPrecondition,
+        "VEHICLE_SCRAPPED",
+    );
+    let events = dealer
+        .list_vehicle_events(pb::ListVehicleEventsRequest {
+            parent: car.clone(),
+            page_size: 0,
+            page_token: String::new(),
+        })
+        .await
+        .expect("events")
+        .into_inner()
+        .events;
+    let last: Vec<&str> = events
+        .iter()
+        .rev()
+        .take(4)
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(last, ["SCRAP", "TRANSFER_OWNERSHIP", "DELIVER", "SELL"]);
+}
+
+fn today_date() -> types::Date {
+    use chrono::Datelike;
+    let today = chrono::Utc::now().date_naive();
+    types::Date {
+        year: today.year(),
+        month: today.month() as i32,
+        day: today.day() as i32,
+    }
+}
+
+#[tokio::test]
+async fn reservations_and_erased_buyers_are_respected() {
+    let platform = TestPlatform::spawn().await;
+    let car = car_in_stock(&platform, 2).await;
+    let reserved_for = customer(&platform, "13800138000").await;
+    let other = customer(&platform, "13900139000").await;
+    let mut dealer = platform.vehicles("D1001", Role::Dealer);
+    dealer
+        .reserve_vehicle(pb::ReserveVehicleRequest {
+            vehicle: car.clone(),
+            customer: reserved_for.clone(),
+            expire_time: later(3),
+            request_id: String::new(),
+        })
+        .await
+        .expect("reserve");
+    assert_refused(
+        dealer.sell_vehicle(sell(&car, &other, 199_800)).await,
+        Code::FailedPrecondition,
+        "VEHICLE_RESERVED_FOR_ANOTHER",
+    );
+    platform
+        .customers("HQ", Role::Hq)
+        .erase_customer(cpb::EraseCustomerRequest {
+            name: other.clone(),
+            reason: "request".into(),
+            request_id: String::new(),
+        })
+        .await
+        .expect("erase");
+    assert_refused(
+        dealer.sell_vehicle(sell(&car, &other, 199_800)).await,
+        Code::FailedPrecondition,
+        "CUSTOMER_ERASED",
+    );
+    let sold = dealer
+        .sell_vehicle(sell(&car, &reserved_for, 199_800))
+        .await
+        .expect("sell")
+        .into_inner();
+    assert_eq!(sold.deviation.expect("listed").minor_units, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_twenty_concurrent_sellers_exactly_one_wins() {
+    let platform = TestPlatform::spawn().await;
+    let car = car_in_stock(&platform, 3).await;
+    let mut buyers = Vec::new();
+    for i in 0..20 {
+        buyers.push(customer(&platform, &format!("1350000{i:04}")).await);
+    }
+    let mut calls = Vec::new();
+    for (i, buyer) in buyers.into_iter().enumerate() {
+        let mut client = if i % 2 == 0 {
+            platform.vehicles("D1001", Role::Dealer)
+        } else {
+            platform.vehicles("HQ", Role::Hq)
+        };
+        let req = sell(&car, &buyer, 199_800);
+        calls.push(tokio::spawn(async move { client.sell_vehicle(req).await }));
+    }
+    let mut won = 0;
+    for call in calls {
+        match call.await.expect("join") {
+            Ok(_) => won += 1,
+            Err(status) => assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(platform.count_in("vehicles", "sale").await, 1);
+}
