@@ -382,3 +382,137 @@ async fn of_twenty_concurrent_sellers_exactly_one_wins() {
     assert_eq!(won, 1);
     assert_eq!(platform.count_in("vehicles", "sale").await, 1);
 }
+
+#[tokio::test]
+async fn odometer_rollbacks_are_flagged_and_overrides_recorded() {
+    let platform = TestPlatform::spawn().await;
+    let car = car_in_stock(&platform, 4).await;
+    let buyer = customer(&platform, "13800138000").await;
+    let mut dealer = platform.vehicles("D1001", Role::Dealer);
+    dealer
+        .sell_vehicle(sell(&car, &buyer, 199_800))
+        .await
+        .expect("sell");
+    dealer
+        .deliver_vehicle(pb::DeliverVehicleRequest {
+            vehicle: car.clone(),
+            odometer_km: 12,
+            request_id: String::new(),
+        })
+        .await
+        .expect("deliver");
+
+    let mut telematics = platform.vehicles("TELEMATICS", Role::System);
+    // Read now, to the microsecond, so that each reading is later than the one before.
+    let reading = |km: i64| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock");
+        pb::RecordOdometerReadingRequest {
+            vehicle: car.clone(),
+            km,
+            source: pb::OdometerSource::Telematics as i32,
+            read_time: Some(Timestamp {
+                seconds: now.as_secs() as i64,
+                nanos: now.subsec_micros() as i32 * 1_000,
+            }),
+            request_id: String::new(),
+        }
+    };
+    let first = telematics
+        .record_odometer_reading(reading(5_000))
+        .await
+        .expect("reading")
+        .into_inner();
+    assert!(!first.suspected_rollback);
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let lower = telematics
+        .record_odometer_reading(reading(3_000))
+        .await
+        .expect("kept")
+        .into_inner();
+    assert!(lower.suspected_rollback);
+    let vehicle = lower.vehicle.expect("vehicle");
+    assert!(vehicle.odometer_rollback_suspected);
+    assert_eq!(vehicle.odometer_km, 3_000, "the latest reading, flagged");
+    assert_invalid(
+        telematics
+            .record_odometer_reading(pb::RecordOdometerReadingRequest {
+                source: 0,
+                km: -1,
+                read_time: later(3),
+                ..reading(0)
+            })
+            .await,
+        &["km", "source", "read_time"],
+    );
+    // A reading that arrives late, dated before the delivery but far higher, exposes the
+    // lower readings after it.
+    let late = pb::RecordOdometerReadingRequest {
+        read_time: later(-30),
+        ..reading(90_000)
+    };
+    assert!(
+        telematics
+            .record_odometer_reading(late)
+            .await
+            .expect("late")
+            .into_inner()
+            .suspected_rollback
+    );
+    assert_refused(
+        dealer.record_odometer_reading(reading(6_000)).await,
+        Code::PermissionDenied,
+        "NOT_YOUR_VEHICLE",
+    );
+
+    let fix = pb::OverrideStateRequest {
+        vehicle: car.clone(),
+        state: pb::VehicleState::InStock as i32,
+        reason: "delivery entered in error".into(),
+        request_id: String::new(),
+    };
+    assert_refused(
+        dealer.override_state(fix.clone()).await,
+        Code::PermissionDenied,
+        "HQ_ROLE_REQUIRED",
+    );
+    let mut hq = platform.vehicles("HQ", Role::Hq);
+    assert_invalid(
+        hq.override_state(pb::OverrideStateRequest {
+            reason: " ".into(),
+            state: 0,
+            ..fix.clone()
+        })
+        .await,
+        &["state", "reason"],
+    );
+    let fixed = hq
+        .override_state(fix)
+        .await
+        .expect("override")
+        .into_inner()
+        .vehicle
+        .expect("v");
+    assert_eq!(fixed.state, pb::VehicleState::InStock as i32);
+    let events = hq
+        .list_vehicle_events(pb::ListVehicleEventsRequest {
+            parent: car.clone(),
+            page_size: 0,
+            page_token: String::new(),
+        })
+        .await
+        .expect("events")
+        .into_inner()
+        .events;
+    let last = events.last().expect("events");
+    assert_eq!(last.action, "OVERRIDE_STATE");
+    assert_eq!(
+        last.details.get("reason").map(String::as_str),
+        Some("delivery entered in error")
+    );
+    assert_eq!(
+        last.details.get("from").map(String::as_str),
+        Some("DELIVERED")
+    );
+}

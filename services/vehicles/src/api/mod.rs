@@ -2,6 +2,7 @@
 //! handler shares (idempotency, the head-office check).
 
 mod catalogue;
+mod correction;
 mod sale;
 mod stock;
 mod vehicle;
@@ -245,6 +246,28 @@ impl VehicleService for Service {
         let principal = Principal::of(&request)?.clone();
         Ok(Response::new(
             self.scrap_vehicle(&principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn override_state(
+        &self,
+        request: Request<pb::OverrideStateRequest>,
+    ) -> std::result::Result<Response<pb::OverrideStateResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.override_state(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn record_odometer_reading(
+        &self,
+        request: Request<pb::RecordOdometerReadingRequest>,
+    ) -> std::result::Result<Response<pb::RecordOdometerReadingResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.record_odometer_reading(&principal, request.into_inner())
+                .await?,
         ))
     }
 }

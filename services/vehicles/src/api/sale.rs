@@ -181,6 +181,15 @@ impl Service {
             )
             .await?;
         store::vehicle::set_delivered(&mut tx, &vin, vehicle.update_time, req.odometer_km).await?;
+        store::vehicle::add_odometer_reading(
+            &mut tx,
+            &vin,
+            vehicle.update_time,
+            req.odometer_km,
+            "DELIVERY",
+            principal.organization(),
+        )
+        .await?;
         let response = pb::DeliverVehicleResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),
         };

@@ -152,7 +152,7 @@ impl Service {
         Ok(v)
     }
 
-    async fn record(
+    pub(super) async fn record(
         &self,
         tx: &mut PgConnection,
         v: &mut Vehicle,

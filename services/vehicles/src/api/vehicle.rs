@@ -28,7 +28,7 @@ pub(super) fn timestamp(t: chrono::DateTime<Utc>) -> Timestamp {
     }
 }
 
-fn state_to_proto(s: State) -> pb::VehicleState {
+pub(super) fn state_to_proto(s: State) -> pb::VehicleState {
     match s {
         State::Produced => pb::VehicleState::Produced,
         State::InTransit => pb::VehicleState::InTransit,
@@ -65,6 +65,7 @@ pub(super) fn vehicle_to_proto(v: &Vehicle) -> pb::Vehicle {
             .map(|id| format!("customers/{id}"))
             .unwrap_or_default(),
         reserved_until: v.reserved_until.map(timestamp),
+        odometer_rollback_suspected: v.odometer_rollback_suspected,
     }
 }
 
@@ -179,6 +180,7 @@ impl Service {
             reserved_for: None,
             reserved_until: None,
             odometer_km: 0,
+            odometer_rollback_suspected: false,
             version: 1,
             create_time: now,
             update_time: now,

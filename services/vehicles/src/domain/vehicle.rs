@@ -21,6 +21,7 @@ pub struct Vehicle {
     pub reserved_for: Option<Uuid>,
     pub reserved_until: Option<DateTime<Utc>>,
     pub odometer_km: i64,
+    pub odometer_rollback_suspected: bool,
     pub version: i64,
     pub create_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,

@@ -14,7 +14,8 @@ use crate::domain::{
 pub const VIN_UNIQUE: &str = "vehicle_pkey";
 
 const COLUMNS: &str = "vin, model_code, state, plant, line, built_at, engine_number, colour, holder_outlet, \
-                       owner_id, odometer_km, version, create_time, update_time, reserved_for, reserved_until";
+                       owner_id, odometer_km, version, create_time, update_time, reserved_for, reserved_until, \
+                       odometer_rollback_suspected";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -34,6 +35,7 @@ struct Row {
     update_time: DateTime<Utc>,
     reserved_for: Option<Uuid>,
     reserved_until: Option<DateTime<Utc>>,
+    odometer_rollback_suspected: bool,
 }
 
 fn corrupt(what: &str, v: &str) -> sqlx::Error {
@@ -56,6 +58,7 @@ impl Row {
             reserved_for: self.reserved_for,
             reserved_until: self.reserved_until,
             odometer_km: self.odometer_km,
+            odometer_rollback_suspected: self.odometer_rollback_suspected,
             version: self.version,
             create_time: self.create_time,
             update_time: self.update_time,
@@ -65,7 +68,7 @@ impl Row {
 
 pub async fn insert(conn: &mut PgConnection, v: &Vehicle) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO vehicle ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        "INSERT INTO vehicle ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     ))
     .bind(v.vin.as_str())
     .bind(&v.model_code)
@@ -83,6 +86,7 @@ pub async fn insert(conn: &mut PgConnection, v: &Vehicle) -> Result<(), sqlx::Er
     .bind(v.update_time)
     .bind(v.reserved_for)
     .bind(v.reserved_until)
+    .bind(v.odometer_rollback_suspected)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -92,7 +96,8 @@ pub async fn insert(conn: &mut PgConnection, v: &Vehicle) -> Result<(), sqlx::Er
 pub async fn update(conn: &mut PgConnection, v: &Vehicle) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE vehicle SET state = $2, holder_outlet = $3, owner_id = $4, odometer_km = $5, \
-         reserved_for = $6, reserved_until = $7, version = $8, update_time = $9 WHERE vin = $1",
+         reserved_for = $6, reserved_until = $7, version = $8, update_time = $9, \
+         odometer_rollback_suspected = $10 WHERE vin = $1",
     )
     .bind(v.vin.as_str())
     .bind(v.state.as_str())
@@ -103,6 +108,7 @@ pub async fn update(conn: &mut PgConnection, v: &Vehicle) -> Result<(), sqlx::Er
     .bind(v.reserved_until)
     .bind(v.version)
     .bind(v.update_time)
+    .bind(v.odometer_rollback_suspected)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -342,4 +348,56 @@ pub async fn add_owner(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Stores a reading and says whether it reveals a suspected rollback: it is below an
+/// earlier reading, or (arriving late) above a later one, which is then flagged too.
+pub async fn add_odometer_reading(
+    conn: &mut PgConnection,
+    vin: &Vin,
+    at: DateTime<Utc>,
+    km: i64,
+    source: &str,
+    recorded_by: &str,
+) -> Result<bool, sqlx::Error> {
+    let earlier_max: Option<i64> =
+        sqlx::query_scalar("SELECT max(km) FROM odometer_reading WHERE vin = $1 AND at <= $2")
+            .bind(vin.as_str())
+            .bind(at)
+            .fetch_one(&mut *conn)
+            .await?;
+    let below_earlier = earlier_max.is_some_and(|max| km < max);
+    let later_below = sqlx::query(
+        "UPDATE odometer_reading SET suspected_rollback = true WHERE vin = $1 AND at > $2 AND km < $3",
+    )
+    .bind(vin.as_str())
+    .bind(at)
+    .bind(km)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        > 0;
+    sqlx::query(
+        "INSERT INTO odometer_reading (vin, at, km, source, suspected_rollback, recorded_by) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(vin.as_str())
+    .bind(at)
+    .bind(km)
+    .bind(source)
+    .bind(below_earlier)
+    .bind(recorded_by)
+    .execute(&mut *conn)
+    .await?;
+    Ok(below_earlier || later_below)
+}
+
+/// The reading taken last.
+pub async fn latest_odometer(
+    conn: &mut PgConnection,
+    vin: &Vin,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT km FROM odometer_reading WHERE vin = $1 ORDER BY at DESC LIMIT 1")
+        .bind(vin.as_str())
+        .fetch_optional(&mut *conn)
+        .await
 }
