@@ -7,6 +7,7 @@ mod consent;
 mod customers;
 mod duplicates;
 mod erasure;
+mod feed;
 mod kill;
 mod list;
 mod merge;

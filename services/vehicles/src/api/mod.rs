@@ -3,6 +3,7 @@
 
 mod catalogue;
 mod correction;
+mod feed;
 mod sale;
 mod stock;
 mod vehicle;
@@ -268,6 +269,20 @@ impl VehicleService for Service {
         Ok(Response::new(
             self.record_odometer_reading(&principal, request.into_inner())
                 .await?,
+        ))
+    }
+
+    type StreamProductionStream = tokio_stream::wrappers::ReceiverStream<
+        std::result::Result<pb::StreamProductionResponse, Status>,
+    >;
+
+    async fn stream_production(
+        &self,
+        request: Request<tonic::Streaming<pb::StreamProductionRequest>>,
+    ) -> std::result::Result<Response<Self::StreamProductionStream>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.stream_production(principal, request.into_inner())?,
         ))
     }
 }
