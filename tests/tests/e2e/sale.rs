@@ -516,3 +516,76 @@ async fn odometer_rollbacks_are_flagged_and_overrides_recorded() {
         Some("DELIVERED")
     );
 }
+
+#[tokio::test]
+async fn warranty_runs_from_the_sale_for_the_model_s_months_and_kilometres() {
+    let platform = TestPlatform::spawn().await;
+    let car = car_in_stock(&platform, 6).await;
+    let mut station = platform.vehicles("S3001", Role::Station);
+    let check = |date: Option<types::Date>, km: i64| pb::CheckWarrantyRequest {
+        vehicle: car.clone(),
+        date,
+        odometer_km: km,
+    };
+    let unsold = station
+        .check_warranty(check(None, 0))
+        .await
+        .expect("check")
+        .into_inner();
+    assert_eq!(
+        (unsold.covered, unsold.reason.as_str()),
+        (false, "NOT_SOLD")
+    );
+
+    let buyer = customer(&platform, "13800138000").await;
+    platform
+        .vehicles("D1001", Role::Dealer)
+        .sell_vehicle(sell(&car, &buyer, 199_800))
+        .await
+        .expect("sell");
+    let today = today_date();
+    let covered = station
+        .check_warranty(check(None, 0))
+        .await
+        .expect("check")
+        .into_inner();
+    assert_eq!(
+        (covered.covered, covered.reason.as_str(), covered.limit_km),
+        (true, "COVERED", 100_000)
+    );
+    assert_eq!(covered.start_date, Some(today));
+    let end = covered.end_date.expect("end");
+    assert_eq!(end.year, today.year + 3, "36 months");
+    let far = station
+        .check_warranty(check(
+            Some(types::Date {
+                year: today.year + 4,
+                ..today
+            }),
+            0,
+        ))
+        .await
+        .expect("check")
+        .into_inner();
+    assert_eq!(far.reason, "EXPIRED_BY_TIME");
+    let worn = station
+        .check_warranty(check(None, 150_000))
+        .await
+        .expect("check")
+        .into_inner();
+    assert_eq!(worn.reason, "EXPIRED_BY_DISTANCE");
+    assert_invalid(
+        station
+            .check_warranty(pb::CheckWarrantyRequest {
+                vehicle: "vehicles/x".into(),
+                date: Some(types::Date {
+                    year: 2026,
+                    month: 2,
+                    day: 30,
+                }),
+                odometer_km: -1,
+            })
+            .await,
+        &["vehicle", "date", "odometer_km"],
+    );
+}

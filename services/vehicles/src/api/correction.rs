@@ -182,3 +182,73 @@ impl Service {
         Ok(response)
     }
 }
+
+impl Service {
+    pub(super) async fn check_warranty(
+        &self,
+        req: pb::CheckWarrantyRequest,
+    ) -> Result<pb::CheckWarrantyResponse> {
+        use chrono::{Datelike, NaiveDate};
+
+        use crate::domain::warranty::{self, Cover};
+        let mut v = FieldViolations::new();
+        let vin = vehicle_name(&req.vehicle, "vehicle")
+            .map_err(|e| v.append(e))
+            .ok();
+        let day = match &req.date {
+            None => Some(crate::now().date_naive()),
+            Some(d) => NaiveDate::from_ymd_opt(
+                d.year,
+                u32::try_from(d.month).unwrap_or(0),
+                u32::try_from(d.day).unwrap_or(0),
+            )
+            .or_else(|| {
+                v.add("date", "must be a calendar date");
+                None
+            }),
+        };
+        if req.odometer_km < 0 {
+            v.add("odometer_km", "must not be negative");
+        }
+        let (Some(vin), Some(day)) = (vin, day) else {
+            return Err(Error::InvalidArgument(v));
+        };
+        v.into_result()?;
+        let mut conn = self.pool.acquire().await?;
+        let vehicle = store::vehicle::load(&mut conn, &vin, false)
+            .await?
+            .ok_or_else(|| Error::VehicleNotFound(req.vehicle.clone()))?;
+        let model = store::load_model(&mut conn, &vehicle.model_code, false)
+            .await?
+            .ok_or_else(|| Error::ModelNotFound(format!("models/{}", vehicle.model_code)))?;
+        let sold_on = store::vehicle::sale_of(&mut conn, &vin)
+            .await?
+            .map(|(_, at)| at.date_naive());
+        let km = if req.odometer_km > 0 {
+            req.odometer_km
+        } else {
+            vehicle.odometer_km
+        };
+        let months = u32::try_from(model.warranty_months).unwrap_or(0);
+        let cover = warranty::check(
+            sold_on,
+            vehicle.state == State::Scrapped,
+            months,
+            i64::from(model.warranty_km),
+            day,
+            km,
+        );
+        let date = |d: NaiveDate| dealernet_proto::types::v1::Date {
+            year: d.year(),
+            month: d.month() as i32,
+            day: d.day() as i32,
+        };
+        Ok(pb::CheckWarrantyResponse {
+            covered: cover == Cover::Covered,
+            reason: cover.reason().to_owned(),
+            start_date: sold_on.map(date),
+            end_date: sold_on.map(|s| date(warranty::end_date(s, months))),
+            limit_km: i64::from(model.warranty_km),
+        })
+    }
+}

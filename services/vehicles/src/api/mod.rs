@@ -285,4 +285,14 @@ impl VehicleService for Service {
             self.stream_production(principal, request.into_inner())?,
         ))
     }
+
+    async fn check_warranty(
+        &self,
+        request: Request<pb::CheckWarrantyRequest>,
+    ) -> std::result::Result<Response<pb::CheckWarrantyResponse>, Status> {
+        Principal::of(&request)?;
+        Ok(Response::new(
+            self.check_warranty(request.into_inner()).await?,
+        ))
+    }
 }

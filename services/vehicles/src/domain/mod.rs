@@ -4,3 +4,4 @@ pub mod catalogue;
 pub mod lifecycle;
 pub mod vehicle;
 pub mod vin;
+pub mod warranty;
