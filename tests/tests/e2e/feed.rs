@@ -116,3 +116,129 @@ async fn items_are_applied_once_and_bad_ones_rejected_alone() {
         "PRODUCTION_NOT_ALLOWED",
     );
 }
+
+#[tokio::test]
+async fn transit_feeds_may_resend() {
+    use pb::ItemOutcome as O;
+    let platform = TestPlatform::spawn().await;
+    platform
+        .vehicles("HQ", Role::Hq)
+        .create_model(pb::CreateModelRequest {
+            model: Some(pb::Model {
+                code: "DA7-2026".into(),
+                brand: "Dealernet Auto".into(),
+                series: "DA7".into(),
+                body: pb::BodyStyle::Suv as i32,
+                powertrain: pb::Powertrain::Bev as i32,
+                model_year: 2026,
+                warranty_months: 36,
+                warranty_km: 100_000,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("model");
+    let mut factory = platform.vehicles("PLANT-SH", Role::System);
+    send(
+        &mut factory,
+        vec![
+            item("1", &vin(1), "models/DA7-2026"),
+            item("2", &vin(2), "models/DA7-2026"),
+        ],
+    )
+    .await;
+    factory
+        .dispatch_shipment(pb::DispatchShipmentRequest {
+            vins: vec![vin(1)],
+            carrier: "c".into(),
+            origin: "CN-SH-01".into(),
+            destination_outlet: "D1001".into(),
+            eta: Some(Timestamp {
+                seconds: 1_900_000_000,
+                nanos: 0,
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("dispatch");
+    let event = |id: &str, v: &str, hour: i64| pb::StreamTransitEventsRequest {
+        item_id: id.into(),
+        vehicle: format!("vehicles/{v}"),
+        position: "杭州".into(),
+        time: Some(Timestamp {
+            seconds: 1_790_000_000 + hour * 3_600,
+            nanos: 0,
+        }),
+        status: "passing".into(),
+    };
+    let mut carrier = platform.vehicles("CARRIER-AJ", Role::System);
+    let batch = vec![
+        event("a", &vin(1), 1),
+        event("b", &vin(1), 2),
+        event("c", &vin(2), 1),
+        event("d", "x", 1),
+    ];
+    let run = |results: Vec<pb::StreamTransitEventsResponse>| {
+        results
+            .into_iter()
+            .map(|r| {
+                (
+                    r.item_id,
+                    pb::ItemOutcome::try_from(r.outcome).expect("outcome"),
+                    r.reason,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let collect = |items: Vec<pb::StreamTransitEventsRequest>| {
+        let mut carrier = carrier.clone();
+        async move {
+            let mut stream = carrier
+                .stream_transit_events(tokio_stream::iter(items))
+                .await
+                .expect("stream")
+                .into_inner();
+            let mut out = Vec::new();
+            while let Some(r) = stream.message().await.expect("result") {
+                out.push(r);
+            }
+            out
+        }
+    };
+    let first = run(collect(batch.clone()).await);
+    assert_eq!(
+        first,
+        [
+            ("a".to_owned(), O::Applied, String::new()),
+            ("b".to_owned(), O::Applied, String::new()),
+            (
+                "c".to_owned(),
+                O::Rejected,
+                "VEHICLE_NOT_IN_TRANSIT".to_owned()
+            ),
+            ("d".to_owned(), O::Rejected, "INVALID_ARGUMENT".to_owned()),
+        ]
+    );
+    let again = run(collect(batch).await);
+    assert_eq!(again[0].1, O::Duplicate);
+    assert_eq!(again[1].1, O::Duplicate);
+    let events = carrier
+        .list_vehicle_events(pb::ListVehicleEventsRequest {
+            parent: format!("vehicles/{}", vin(1)),
+            page_size: 0,
+            page_token: String::new(),
+        })
+        .await
+        .expect("events")
+        .into_inner()
+        .events;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == "RECORD_TRANSIT_EVENT")
+            .count(),
+        2,
+        "resends add nothing"
+    );
+}

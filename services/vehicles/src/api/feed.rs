@@ -124,3 +124,61 @@ fn rejection(error: Error) -> (String, String) {
         .unwrap_or_default();
     (reason, status.message().to_owned())
 }
+
+impl Service {
+    pub(super) fn stream_transit_events(
+        &self,
+        principal: Principal,
+        mut inbound: Streaming<pb::StreamTransitEventsRequest>,
+    ) -> Result<ReceiverStream<std::result::Result<pb::StreamTransitEventsResponse, Status>>> {
+        if !(principal.has_role(Role::System) || principal.is_head_office()) {
+            return Err(Error::PermissionDenied {
+                reason: "LOGISTICS_ROLE_REQUIRED",
+                message: "recording transit is for factory and carrier systems (role system) or HQ"
+                    .into(),
+            });
+        }
+        let (tx, rx) = mpsc::channel(IN_FLIGHT);
+        let service = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let item = match inbound.message().await {
+                    Ok(Some(item)) => item,
+                    Ok(None) => break,
+                    Err(status) => {
+                        let _ = tx.send(Err(status)).await;
+                        break;
+                    }
+                };
+                let request = pb::RecordTransitEventRequest {
+                    vehicle: item.vehicle,
+                    position: item.position,
+                    time: item.time,
+                    status: item.status,
+                    request_id: String::new(),
+                };
+                let (outcome, reason, message) =
+                    match service.record_transit_event(&principal, request).await {
+                        Ok(r) if r.duplicate => {
+                            (pb::ItemOutcome::Duplicate, String::new(), String::new())
+                        }
+                        Ok(_) => (pb::ItemOutcome::Applied, String::new(), String::new()),
+                        Err(e) => {
+                            let (reason, message) = rejection(e);
+                            (pb::ItemOutcome::Rejected, reason, message)
+                        }
+                    };
+                let result = pb::StreamTransitEventsResponse {
+                    item_id: item.item_id,
+                    outcome: outcome as i32,
+                    reason,
+                    message,
+                };
+                if tx.send(Ok(result)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(ReceiverStream::new(rx))
+    }
+}

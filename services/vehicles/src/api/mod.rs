@@ -295,4 +295,18 @@ impl VehicleService for Service {
             self.check_warranty(request.into_inner()).await?,
         ))
     }
+
+    type StreamTransitEventsStream = tokio_stream::wrappers::ReceiverStream<
+        std::result::Result<pb::StreamTransitEventsResponse, Status>,
+    >;
+
+    async fn stream_transit_events(
+        &self,
+        request: Request<tonic::Streaming<pb::StreamTransitEventsRequest>>,
+    ) -> std::result::Result<Response<Self::StreamTransitEventsStream>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.stream_transit_events(principal, request.into_inner())?,
+        ))
+    }
 }

@@ -284,8 +284,17 @@ impl Service {
             ("status".to_owned(), status),
             ("time".to_owned(), at.to_rfc3339()),
         ];
-        let vehicle = self
-            .act(
+        // Content-idempotent: the same event again adds nothing, so feeds may resend.
+        let current = store::vehicle::load(&mut tx, &vin, true)
+            .await?
+            .ok_or_else(|| Error::VehicleNotFound(req.vehicle.clone()))?;
+        let duplicate =
+            store::vehicle::has_event(&mut tx, &vin, Action::RecordTransitEvent.as_str(), &details)
+                .await?;
+        let vehicle = if duplicate {
+            current
+        } else {
+            self.act(
                 &mut tx,
                 &vin,
                 Action::RecordTransitEvent,
@@ -293,9 +302,11 @@ impl Service {
                 details,
                 |_| Ok(()),
             )
-            .await?;
+            .await?
+        };
         let response = pb::RecordTransitEventResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),
+            duplicate,
         };
         remember(&mut tx, key.as_ref(), &response, &req.vehicle).await?;
         tx.commit().await?;

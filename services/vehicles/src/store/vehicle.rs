@@ -401,3 +401,22 @@ pub async fn latest_odometer(
         .fetch_optional(&mut *conn)
         .await
 }
+
+/// Whether the timeline already holds `action` with exactly these details.
+pub async fn has_event(
+    conn: &mut PgConnection,
+    vin: &Vin,
+    action: &str,
+    details: &[(String, String)],
+) -> Result<bool, sqlx::Error> {
+    let flat: Vec<&str> = details
+        .iter()
+        .flat_map(|(k, v)| [k.as_str(), v.as_str()])
+        .collect();
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM vehicle_event WHERE vin = $1 AND action = $2 AND details = $3)")
+        .bind(vin.as_str())
+        .bind(action)
+        .bind(flat)
+        .fetch_one(&mut *conn)
+        .await
+}
