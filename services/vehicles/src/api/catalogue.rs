@@ -7,7 +7,7 @@ use dealernet_kit::{
 use dealernet_proto::{types::v1 as types, vehicles::v1 as pb};
 use prost_types::Timestamp;
 
-use super::{Result, remember, replay, require_head_office};
+use super::{Result, commit, remember, replay, require_head_office};
 
 use crate::{
     Error, Service,
@@ -344,9 +344,7 @@ impl Service {
         let response = pb::CreateModelPriceResponse {
             price: Some(price_to_proto(&price)),
         };
-        remember(&mut tx, key.as_ref(), &response, &req.parent).await?;
-        tx.commit().await?;
-        Ok(response)
+        commit(tx, key.as_ref(), response, &req.parent).await
     }
 
     pub(super) async fn list_model_prices(

@@ -1,11 +1,10 @@
 //! OverrideState and odometer readings.
 
-use chrono::{DateTime, TimeDelta};
 use dealernet_kit::{auth::Principal, error::FieldViolations, idempotency::IdempotencyKey};
 use dealernet_proto::vehicles::v1 as pb;
 
 use super::{
-    Result, remember, replay, require_head_office,
+    Result, commit, replay, require_head_office, required_time,
     stock::{Actor, central},
     vehicle::{vehicle_name, vehicle_to_proto},
 };
@@ -78,9 +77,7 @@ impl Service {
         let response = pb::OverrideStateResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),
         };
-        remember(&mut tx, key.as_ref(), &response, &req.vehicle).await?;
-        tx.commit().await?;
-        Ok(response)
+        commit(tx, key.as_ref(), response, &req.vehicle).await
     }
 
     pub(super) async fn record_odometer_reading(
@@ -107,22 +104,7 @@ impl Service {
             }
         };
         let now = crate::now();
-        let at = match &req.read_time {
-            None => {
-                v.add("read_time", "required");
-                None
-            }
-            Some(t) => match u32::try_from(t.nanos)
-                .ok()
-                .and_then(|n| DateTime::from_timestamp(t.seconds, n))
-            {
-                Some(at) if at <= now + TimeDelta::minutes(5) => Some(at),
-                _ => {
-                    v.add("read_time", "must be a valid time, not in the future");
-                    None
-                }
-            },
-        };
+        let at = required_time(&mut v, "read_time", req.read_time.as_ref(), true);
         let (Some(vin), Some(at)) = (vin, at) else {
             return Err(Error::InvalidArgument(v));
         };
@@ -177,9 +159,7 @@ impl Service {
             suspected_rollback: rollback,
             vehicle: Some(vehicle_to_proto(&vehicle)),
         };
-        remember(&mut tx, key.as_ref(), &response, &req.vehicle).await?;
-        tx.commit().await?;
-        Ok(response)
+        commit(tx, key.as_ref(), response, &req.vehicle).await
     }
 }
 

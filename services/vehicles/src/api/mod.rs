@@ -46,6 +46,46 @@ pub(super) async fn remember<R: Message>(
     Ok(())
 }
 
+/// Saves the response with its idempotency key, commits the change, answers.
+pub(super) async fn commit<R: Message>(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    key: Option<&IdempotencyKey>,
+    response: R,
+    resource: &str,
+) -> Result<R> {
+    remember(&mut tx, key, &response, resource).await?;
+    tx.commit().await?;
+    Ok(response)
+}
+
+/// Reads a required client timestamp; `not_future` refuses one more than five minutes
+/// ahead of the server's clock.
+pub(super) fn required_time(
+    v: &mut dealernet_kit::error::FieldViolations,
+    field: &str,
+    t: Option<&prost_types::Timestamp>,
+    not_future: bool,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let Some(t) = t else {
+        v.add(field, "required");
+        return None;
+    };
+    match u32::try_from(t.nanos)
+        .ok()
+        .and_then(|n| chrono::DateTime::from_timestamp(t.seconds, n))
+    {
+        Some(at) if not_future && at > crate::now() + chrono::TimeDelta::minutes(5) => {
+            v.add(field, "must not be in the future");
+            None
+        }
+        Some(at) => Some(at),
+        None => {
+            v.add(field, "is not a valid timestamp");
+            None
+        }
+    }
+}
+
 pub(super) fn require_head_office(principal: &Principal, action: &str) -> Result<()> {
     if principal.is_head_office() {
         return Ok(());

@@ -5,7 +5,7 @@ use dealernet_kit::{auth::Principal, error::FieldViolations, idempotency::Idempo
 use dealernet_proto::{types::v1 as types, vehicles::v1 as pb};
 
 use super::{
-    Result, remember, replay, require_head_office,
+    Result, commit, replay, require_head_office,
     stock::{Actor, authorize_outlet, customer_id},
     vehicle::{short_text, vehicle_name, vehicle_to_proto},
 };
@@ -135,9 +135,7 @@ impl Service {
                 minor_units: money.minor_units - list,
             }),
         };
-        remember(&mut tx, key.as_ref(), &response, &req.vehicle).await?;
-        tx.commit().await?;
-        Ok(response)
+        commit(tx, key.as_ref(), response, &req.vehicle).await
     }
 
     pub(super) async fn deliver_vehicle(
@@ -193,9 +191,7 @@ impl Service {
         let response = pb::DeliverVehicleResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),
         };
-        remember(&mut tx, key.as_ref(), &response, &req.vehicle).await?;
-        tx.commit().await?;
-        Ok(response)
+        commit(tx, key.as_ref(), response, &req.vehicle).await
     }
 
     pub(super) async fn transfer_ownership(
@@ -266,9 +262,7 @@ impl Service {
         let response = pb::TransferOwnershipResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),
         };
-        remember(&mut tx, key.as_ref(), &response, &req.vehicle).await?;
-        tx.commit().await?;
-        Ok(response)
+        commit(tx, key.as_ref(), response, &req.vehicle).await
     }
 
     pub(super) async fn scrap_vehicle(
@@ -311,8 +305,6 @@ impl Service {
         let response = pb::ScrapVehicleResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),
         };
-        remember(&mut tx, key.as_ref(), &response, &req.vehicle).await?;
-        tx.commit().await?;
-        Ok(response)
+        commit(tx, key.as_ref(), response, &req.vehicle).await
     }
 }

@@ -7,12 +7,11 @@ use dealernet_kit::{
     idempotency::IdempotencyKey,
 };
 use dealernet_proto::vehicles::v1 as pb;
-use prost_types::Timestamp;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    Result, remember, replay,
+    Result, commit, remember, replay, required_time,
     vehicle::{short_text, timestamp, vehicle_name, vehicle_to_proto},
 };
 use crate::{
@@ -68,22 +67,6 @@ fn outlet_code(v: &mut FieldViolations, field: &str, code: &str) -> String {
         );
     }
     code.to_owned()
-}
-
-fn time(v: &mut FieldViolations, field: &str, t: Option<&Timestamp>) -> Option<DateTime<Utc>> {
-    match t {
-        None => {
-            v.add(field, "required");
-            None
-        }
-        Some(t) => u32::try_from(t.nanos)
-            .ok()
-            .and_then(|n| DateTime::from_timestamp(t.seconds, n))
-            .or_else(|| {
-                v.add(field, "is not a valid timestamp");
-                None
-            }),
-    }
 }
 
 pub(super) fn customer_id(v: &mut FieldViolations, field: &str, name: &str) -> Option<Uuid> {
@@ -199,7 +182,7 @@ impl Service {
         let carrier = short_text(&mut v, "carrier", &req.carrier);
         let origin = short_text(&mut v, "origin", &req.origin);
         let destination = outlet_code(&mut v, "destination_outlet", &req.destination_outlet);
-        let eta = time(&mut v, "eta", req.eta.as_ref());
+        let eta = required_time(&mut v, "eta", req.eta.as_ref(), false);
         v.into_result()?;
         let mut tx = self.pool.begin().await?;
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {
@@ -267,10 +250,7 @@ impl Service {
             .ok();
         let position = short_text(&mut v, "position", &req.position);
         let status = short_text(&mut v, "status", &req.status);
-        let at = time(&mut v, "time", req.time.as_ref());
-        if at.is_some_and(|t| t > crate::now() + TimeDelta::minutes(5)) {
-            v.add("time", "must not be in the future");
-        }
+        let at = required_time(&mut v, "time", req.time.as_ref(), true);
         let (Some(vin), Some(at)) = (vin, at) else {
             return Err(Error::InvalidArgument(v));
         };
@@ -308,9 +288,7 @@ impl Service {
             vehicle: Some(vehicle_to_proto(&vehicle)),
             duplicate,
         };
-        remember(&mut tx, key.as_ref(), &response, &req.vehicle).await?;
-        tx.commit().await?;
-        Ok(response)
+        commit(tx, key.as_ref(), response, &req.vehicle).await
     }
 
     pub(super) async fn receive_at_dealer(
@@ -364,9 +342,7 @@ impl Service {
         let response = pb::ReceiveAtDealerResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),
         };
-        remember(&mut tx, key.as_ref(), &response, &req.vehicle).await?;
-        tx.commit().await?;
-        Ok(response)
+        commit(tx, key.as_ref(), response, &req.vehicle).await
     }
 
     pub(super) async fn transfer_stock(
@@ -381,7 +357,7 @@ impl Service {
             .ok();
         let destination = outlet_code(&mut v, "destination_outlet", &req.destination_outlet);
         let carrier = short_text(&mut v, "carrier", &req.carrier);
-        let eta = time(&mut v, "eta", req.eta.as_ref());
+        let eta = required_time(&mut v, "eta", req.eta.as_ref(), false);
         let (Some(vin), Some(eta)) = (vin, eta) else {
             return Err(Error::InvalidArgument(v));
         };
@@ -435,9 +411,7 @@ impl Service {
         let response = pb::TransferStockResponse {
             shipment: Some(shipment_to_proto(&shipment, std::slice::from_ref(&vin))),
         };
-        remember(&mut tx, key.as_ref(), &response, &req.vehicle).await?;
-        tx.commit().await?;
-        Ok(response)
+        commit(tx, key.as_ref(), response, &req.vehicle).await
     }
 
     pub(super) async fn reserve_vehicle(
@@ -451,7 +425,7 @@ impl Service {
             .map_err(|e| v.append(e))
             .ok();
         let customer = customer_id(&mut v, "customer", &req.customer);
-        let until = time(&mut v, "expire_time", req.expire_time.as_ref());
+        let until = required_time(&mut v, "expire_time", req.expire_time.as_ref(), false);
         let now = crate::now();
         if until.is_some_and(|u| u <= now || u > now + TimeDelta::days(MAX_RESERVATION_DAYS)) {
             v.add(
@@ -489,9 +463,7 @@ impl Service {
         let response = pb::ReserveVehicleResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),
         };
-        remember(&mut tx, key.as_ref(), &response, &req.vehicle).await?;
-        tx.commit().await?;
-        Ok(response)
+        commit(tx, key.as_ref(), response, &req.vehicle).await
     }
 
     pub(super) async fn release_reservation(
@@ -522,8 +494,6 @@ impl Service {
         let response = pb::ReleaseReservationResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),
         };
-        remember(&mut tx, key.as_ref(), &response, &req.vehicle).await?;
-        tx.commit().await?;
-        Ok(response)
+        commit(tx, key.as_ref(), response, &req.vehicle).await
     }
 }

@@ -1,6 +1,6 @@
 //! RegisterProduction, GetVehicle, ListVehicleEvents.
 
-use chrono::{TimeDelta, Utc};
+use chrono::Utc;
 use dealernet_kit::{
     auth::{Principal, Role},
     error::FieldViolations,
@@ -10,7 +10,7 @@ use dealernet_kit::{
 use dealernet_proto::vehicles::v1 as pb;
 use prost_types::Timestamp;
 
-use super::{Result, catalogue::model_code, remember, replay};
+use super::{Result, catalogue::model_code, commit, replay, required_time};
 use crate::{
     Error, Service,
     domain::{
@@ -126,26 +126,7 @@ impl Service {
         let engine_number = short_text(&mut v, "engine_number", &req.engine_number);
         let colour = short_text(&mut v, "colour", &req.colour);
         let now = crate::now();
-        let built_at = match &req.built_at {
-            None => {
-                v.add("built_at", "required");
-                None
-            }
-            Some(t) => match u32::try_from(t.nanos)
-                .ok()
-                .and_then(|n| chrono::DateTime::from_timestamp(t.seconds, n))
-            {
-                Some(at) if at <= now + TimeDelta::minutes(5) => Some(at),
-                Some(_) => {
-                    v.add("built_at", "must not be in the future");
-                    None
-                }
-                None => {
-                    v.add("built_at", "is not a valid timestamp");
-                    None
-                }
-            },
-        };
+        let built_at = required_time(&mut v, "built_at", req.built_at.as_ref(), true);
         let (Some(vin), Some(code), Some(built_at)) = (vin, code, built_at) else {
             return Err(Error::InvalidArgument(v));
         };
@@ -212,9 +193,7 @@ impl Service {
         let response = pb::RegisterProductionResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),
         };
-        remember(&mut tx, key.as_ref(), &response, &format!("vehicles/{vin}")).await?;
-        tx.commit().await?;
-        Ok(response)
+        commit(tx, key.as_ref(), response, &format!("vehicles/{vin}")).await
     }
 
     pub(super) async fn get_vehicle(
