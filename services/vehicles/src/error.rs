@@ -32,6 +32,8 @@ pub enum Error {
     },
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0} is not implemented yet")]
+    Unimplemented(&'static str),
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
     #[error(transparent)]
@@ -87,6 +89,9 @@ impl From<Error> for Status {
             }
             Error::Precondition { reason, message } => {
                 kit::refusal(Code::FailedPrecondition, reason, message, [])
+            }
+            Error::Unimplemented(rpc) => {
+                Status::unimplemented(format!("{rpc} is not implemented yet"))
             }
             Error::Unavailable(message) => kit::unavailable("DEPENDENCY_UNAVAILABLE", message),
             Error::Idempotency(e) => e.status(),

@@ -224,8 +224,8 @@ async fn transit_feeds_may_resend() {
     assert_eq!(again[0].1, O::Duplicate);
     assert_eq!(again[1].1, O::Duplicate);
     let events = carrier
-        .list_vehicle_events(pb::ListVehicleEventsRequest {
-            parent: format!("vehicles/{}", vin(1)),
+        .get_vehicle_timeline(pb::GetVehicleTimelineRequest {
+            vehicle: format!("vehicles/{}", vin(1)),
             page_size: 0,
             page_token: String::new(),
         })

@@ -283,8 +283,8 @@ async fn sold_delivered_resold_scrapped() {
         "VEHICLE_SCRAPPED",
     );
     let events = dealer
-        .list_vehicle_events(pb::ListVehicleEventsRequest {
-            parent: car.clone(),
+        .get_vehicle_timeline(pb::GetVehicleTimelineRequest {
+            vehicle: car.clone(),
             page_size: 0,
             page_token: String::new(),
         })
@@ -496,8 +496,8 @@ async fn odometer_rollbacks_are_flagged_and_overrides_recorded() {
         .expect("v");
     assert_eq!(fixed.state, pb::VehicleState::InStock as i32);
     let events = hq
-        .list_vehicle_events(pb::ListVehicleEventsRequest {
-            parent: car.clone(),
+        .get_vehicle_timeline(pb::GetVehicleTimelineRequest {
+            vehicle: car.clone(),
             page_size: 0,
             page_token: String::new(),
         })

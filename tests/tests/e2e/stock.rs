@@ -220,8 +220,8 @@ async fn a_car_travels_from_the_plant_through_two_outlets() {
     assert_eq!(state(&mut d1002, &a).await, (S::InStock, "D1002".into()));
 
     let actions: Vec<String> = d1002
-        .list_vehicle_events(pb::ListVehicleEventsRequest {
-            parent: format!("vehicles/{a}"),
+        .get_vehicle_timeline(pb::GetVehicleTimelineRequest {
+            vehicle: format!("vehicles/{a}"),
             page_size: 0,
             page_token: String::new(),
         })

@@ -381,8 +381,8 @@ async fn production_starts_a_vehicle_s_timeline() {
         .vehicle;
     assert_eq!(got, Some(created.clone()));
     let events = dealer
-        .list_vehicle_events(pb::ListVehicleEventsRequest {
-            parent: created.name.clone(),
+        .get_vehicle_timeline(pb::GetVehicleTimelineRequest {
+            vehicle: created.name.clone(),
             page_size: 0,
             page_token: String::new(),
         })

@@ -4,6 +4,7 @@
 mod catalogue;
 mod correction;
 mod feed;
+mod pending;
 mod sale;
 mod stock;
 mod vehicle;
@@ -172,13 +173,13 @@ impl VehicleService for Service {
         Ok(Response::new(self.get_vehicle(request.into_inner()).await?))
     }
 
-    async fn list_vehicle_events(
+    async fn get_vehicle_timeline(
         &self,
-        request: Request<pb::ListVehicleEventsRequest>,
-    ) -> std::result::Result<Response<pb::ListVehicleEventsResponse>, Status> {
+        request: Request<pb::GetVehicleTimelineRequest>,
+    ) -> std::result::Result<Response<pb::GetVehicleTimelineResponse>, Status> {
         Principal::of(&request)?;
         Ok(Response::new(
-            self.list_vehicle_events(request.into_inner()).await?,
+            self.get_vehicle_timeline(request.into_inner()).await?,
         ))
     }
 
@@ -347,6 +348,170 @@ impl VehicleService for Service {
         let principal = Principal::of(&request)?.clone();
         Ok(Response::new(
             self.stream_transit_events(principal, request.into_inner())?,
+        ))
+    }
+
+    async fn list_vehicles(
+        &self,
+        request: Request<pb::ListVehiclesRequest>,
+    ) -> std::result::Result<Response<pb::ListVehiclesResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.list_vehicles(&principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn count_vehicles(
+        &self,
+        request: Request<pb::CountVehiclesRequest>,
+    ) -> std::result::Result<Response<pb::CountVehiclesResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.count_vehicles(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn open_repair_order(
+        &self,
+        request: Request<pb::OpenRepairOrderRequest>,
+    ) -> std::result::Result<Response<pb::OpenRepairOrderResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.open_repair_order(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn add_repair_order_line(
+        &self,
+        request: Request<pb::AddRepairOrderLineRequest>,
+    ) -> std::result::Result<Response<pb::AddRepairOrderLineResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.add_repair_order_line(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn remove_repair_order_line(
+        &self,
+        request: Request<pb::RemoveRepairOrderLineRequest>,
+    ) -> std::result::Result<Response<pb::RemoveRepairOrderLineResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.remove_repair_order_line(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn set_repair_order_status(
+        &self,
+        request: Request<pb::SetRepairOrderStatusRequest>,
+    ) -> std::result::Result<Response<pb::SetRepairOrderStatusResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.set_repair_order_status(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn get_repair_order(
+        &self,
+        request: Request<pb::GetRepairOrderRequest>,
+    ) -> std::result::Result<Response<pb::GetRepairOrderResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.get_repair_order(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn list_repair_orders(
+        &self,
+        request: Request<pb::ListRepairOrdersRequest>,
+    ) -> std::result::Result<Response<pb::ListRepairOrdersResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.list_repair_orders(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn create_recall_campaign(
+        &self,
+        request: Request<pb::CreateRecallCampaignRequest>,
+    ) -> std::result::Result<Response<pb::CreateRecallCampaignResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.create_recall_campaign(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn get_recall_campaign(
+        &self,
+        request: Request<pb::GetRecallCampaignRequest>,
+    ) -> std::result::Result<Response<pb::GetRecallCampaignResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.get_recall_campaign(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn list_recall_campaigns(
+        &self,
+        request: Request<pb::ListRecallCampaignsRequest>,
+    ) -> std::result::Result<Response<pb::ListRecallCampaignsResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.list_recall_campaigns(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn close_recall_campaign(
+        &self,
+        request: Request<pb::CloseRecallCampaignRequest>,
+    ) -> std::result::Result<Response<pb::CloseRecallCampaignResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.close_recall_campaign(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn list_affected_vehicles(
+        &self,
+        request: Request<pb::ListAffectedVehiclesRequest>,
+    ) -> std::result::Result<Response<pb::ListAffectedVehiclesResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.list_affected_vehicles(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn list_open_recalls(
+        &self,
+        request: Request<pb::ListOpenRecallsRequest>,
+    ) -> std::result::Result<Response<pb::ListOpenRecallsResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.list_open_recalls(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn get_recall_progress(
+        &self,
+        request: Request<pb::GetRecallProgressRequest>,
+    ) -> std::result::Result<Response<pb::GetRecallProgressResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.get_recall_progress(&principal, request.into_inner())
+                .await?,
         ))
     }
 }

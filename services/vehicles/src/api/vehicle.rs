@@ -1,4 +1,4 @@
-//! RegisterProduction, GetVehicle, ListVehicleEvents.
+//! RegisterProduction, GetVehicle, GetVehicleTimeline.
 
 use chrono::Utc;
 use dealernet_kit::{
@@ -207,15 +207,16 @@ impl Service {
             .ok_or_else(|| Error::VehicleNotFound(req.name.clone()))?;
         Ok(pb::GetVehicleResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),
+            ..Default::default()
         })
     }
 
-    pub(super) async fn list_vehicle_events(
+    pub(super) async fn get_vehicle_timeline(
         &self,
-        req: pb::ListVehicleEventsRequest,
-    ) -> Result<pb::ListVehicleEventsResponse> {
+        req: pb::GetVehicleTimelineRequest,
+    ) -> Result<pb::GetVehicleTimelineResponse> {
         let mut v = FieldViolations::new();
-        let vin = vehicle_name(&req.parent, "parent")
+        let vin = vehicle_name(&req.vehicle, "vehicle")
             .map_err(|e| v.append(e))
             .ok();
         let size = PageSize::STANDARD
@@ -224,7 +225,7 @@ impl Service {
             .unwrap_or(0);
         let after = self
             .page_tokens
-            .open::<i64>(&req.page_token, req.parent.as_bytes())
+            .open::<i64>(&req.page_token, req.vehicle.as_bytes())
             .map_err(|e| v.append(e.violation()))
             .unwrap_or(None);
         let Some(vin) = vin else {
@@ -236,7 +237,7 @@ impl Service {
             .await?
             .is_none()
         {
-            return Err(Error::VehicleNotFound(req.parent.clone()));
+            return Err(Error::VehicleNotFound(req.vehicle.clone()));
         }
         let mut events =
             store::vehicle::events(&mut conn, &vin, after.unwrap_or(0), size + 1).await?;
@@ -244,12 +245,12 @@ impl Service {
             events.truncate(size);
             events
                 .last()
-                .map(|e| self.page_tokens.seal(&e.sequence, req.parent.as_bytes()))
+                .map(|e| self.page_tokens.seal(&e.sequence, req.vehicle.as_bytes()))
                 .unwrap_or_default()
         } else {
             String::new()
         };
-        Ok(pb::ListVehicleEventsResponse {
+        Ok(pb::GetVehicleTimelineResponse {
             events: events.iter().map(event_to_proto).collect(),
             next_page_token,
         })
