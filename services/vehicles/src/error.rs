@@ -20,6 +20,14 @@ pub enum Error {
     VehicleNotFound(String),
     #[error("the VIN is already registered")]
     VinExists,
+    #[error("{0} not found")]
+    RepairOrderNotFound(String),
+    #[error("{0} not found")]
+    RecallNotFound(String),
+    #[error("recall campaign {0} already exists")]
+    RecallExists(String),
+    #[error("the etag does not match the current version")]
+    EtagMismatch,
     #[error("{message}")]
     PermissionDenied {
         reason: &'static str,
@@ -32,8 +40,6 @@ pub enum Error {
     },
     #[error("{0}")]
     Unavailable(String),
-    #[error("{0} is not implemented yet")]
-    Unimplemented(&'static str),
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
     #[error(transparent)]
@@ -52,6 +58,11 @@ impl From<sqlx::Error> for Error {
             && constraint == crate::store::MODEL_UNIQUE
         {
             return Error::ModelExists(String::new());
+        }
+        if let DbFailure::UniqueViolation(constraint) = db::classify(&e)
+            && constraint == crate::store::recall::CAMPAIGN_UNIQUE
+        {
+            return Error::RecallExists(String::new());
         }
         if let DbFailure::UniqueViolation(constraint) = db::classify(&e)
             && constraint == crate::store::vehicle::VIN_UNIQUE
@@ -78,6 +89,28 @@ impl From<Error> for Status {
             Error::VehicleNotFound(name) => {
                 kit::not_found("VEHICLE_NOT_FOUND", "dealernet.vehicles.v1.Vehicle", &name)
             }
+            Error::RepairOrderNotFound(name) => kit::not_found(
+                "REPAIR_ORDER_NOT_FOUND",
+                "dealernet.vehicles.v1.RepairOrder",
+                &name,
+            ),
+            Error::RecallNotFound(name) => kit::not_found(
+                "RECALL_CAMPAIGN_NOT_FOUND",
+                "dealernet.vehicles.v1.RecallCampaign",
+                &name,
+            ),
+            Error::RecallExists(code) => kit::refusal(
+                Code::AlreadyExists,
+                "RECALL_CAMPAIGN_EXISTS",
+                format!("recall campaign {code} already exists"),
+                [],
+            ),
+            Error::EtagMismatch => kit::refusal(
+                Code::Aborted,
+                "ETAG_MISMATCH",
+                "the etag does not match the current version; read it again",
+                [],
+            ),
             Error::VinExists => kit::refusal(
                 Code::FailedPrecondition,
                 "VEHICLE_ALREADY_REGISTERED",
@@ -89,9 +122,6 @@ impl From<Error> for Status {
             }
             Error::Precondition { reason, message } => {
                 kit::refusal(Code::FailedPrecondition, reason, message, [])
-            }
-            Error::Unimplemented(rpc) => {
-                Status::unimplemented(format!("{rpc} is not implemented yet"))
             }
             Error::Unavailable(message) => kit::unavailable("DEPENDENCY_UNAVAILABLE", message),
             Error::Idempotency(e) => e.status(),

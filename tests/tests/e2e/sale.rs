@@ -8,7 +8,7 @@ use tonic::Code;
 
 use crate::{assert_invalid, assert_refused, person, test_vin as vin};
 
-fn later(days: i64) -> Option<Timestamp> {
+pub(crate) fn later(days: i64) -> Option<Timestamp> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -20,7 +20,7 @@ fn later(days: i64) -> Option<Timestamp> {
 }
 
 /// A car in stock at D1001 with a list price of 199,800 CNY valid today.
-async fn car_in_stock(platform: &TestPlatform, n: u32) -> String {
+pub(crate) async fn car_in_stock(platform: &TestPlatform, n: u32) -> String {
     let mut hq = platform.vehicles("HQ", Role::Hq);
     let model = pb::Model {
         code: "DA7-2026".into(),
@@ -55,7 +55,7 @@ async fn car_in_stock(platform: &TestPlatform, n: u32) -> String {
                 }),
                 ..Default::default()
             }),
-            request_id: String::new(),
+            request_id: "price-da7".into(),
         })
         .await
         .expect("price");
@@ -101,7 +101,7 @@ async fn car_in_stock(platform: &TestPlatform, n: u32) -> String {
     format!("vehicles/{vin}")
 }
 
-async fn customer(platform: &TestPlatform, phone: &str) -> String {
+pub(crate) async fn customer(platform: &TestPlatform, phone: &str) -> String {
     platform
         .customers("D1001", Role::Dealer)
         .create_customer(cpb::CreateCustomerRequest {
@@ -116,7 +116,7 @@ async fn customer(platform: &TestPlatform, phone: &str) -> String {
         .name
 }
 
-fn sell(vehicle: &str, customer: &str, yuan: i64) -> pb::SellVehicleRequest {
+pub(crate) fn sell(vehicle: &str, customer: &str, yuan: i64) -> pb::SellVehicleRequest {
     pb::SellVehicleRequest {
         vehicle: vehicle.into(),
         customer: customer.into(),
@@ -130,7 +130,7 @@ fn sell(vehicle: &str, customer: &str, yuan: i64) -> pb::SellVehicleRequest {
     }
 }
 
-async fn state(client: &mut VehiclesClient, vehicle: &str) -> pb::Vehicle {
+pub(crate) async fn state(client: &mut VehiclesClient, vehicle: &str) -> pb::Vehicle {
     client
         .get_vehicle(pb::GetVehicleRequest {
             name: vehicle.into(),

@@ -12,7 +12,7 @@ use crate::{Error, Service, domain::lifecycle::State, store};
 
 const MAX_KM: i64 = 5_000_000;
 
-fn state_from_proto(v: i32) -> Option<State> {
+pub(super) fn state_from_proto(v: i32) -> Option<State> {
     match pb::VehicleState::try_from(v).ok()? {
         pb::VehicleState::Unspecified => None,
         pb::VehicleState::Produced => Some(State::Produced),
@@ -128,19 +128,15 @@ impl Service {
                 ),
             });
         }
-        let rollback = store::vehicle::add_odometer_reading(
+        let rollback = take_reading(
             &mut tx,
-            &vin,
+            &mut vehicle,
             at,
             req.km,
             source,
             principal.organization(),
         )
         .await?;
-        vehicle.odometer_km = store::vehicle::latest_odometer(&mut tx, &vin)
-            .await?
-            .unwrap_or(req.km);
-        vehicle.odometer_rollback_suspected |= rollback;
         let details = vec![
             ("km".to_owned(), req.km.to_string()),
             ("source".to_owned(), source.to_owned()),
@@ -168,9 +164,7 @@ impl Service {
         &self,
         req: pb::CheckWarrantyRequest,
     ) -> Result<pb::CheckWarrantyResponse> {
-        use chrono::{Datelike, NaiveDate};
-
-        use crate::domain::warranty::{self, Cover};
+        use chrono::NaiveDate;
         let mut v = FieldViolations::new();
         let vin = vehicle_name(&req.vehicle, "vehicle")
             .map_err(|e| v.append(e))
@@ -198,37 +192,73 @@ impl Service {
         let vehicle = store::vehicle::load(&mut conn, &vin, false)
             .await?
             .ok_or_else(|| Error::VehicleNotFound(req.vehicle.clone()))?;
-        let model = store::load_model(&mut conn, &vehicle.model_code, false)
-            .await?
-            .ok_or_else(|| Error::ModelNotFound(format!("models/{}", vehicle.model_code)))?;
-        let sold_on = store::vehicle::sale_of(&mut conn, &vin)
-            .await?
-            .map(|(_, at)| at.date_naive());
         let km = if req.odometer_km > 0 {
             req.odometer_km
         } else {
             vehicle.odometer_km
         };
-        let months = u32::try_from(model.warranty_months).unwrap_or(0);
-        let cover = warranty::check(
-            sold_on,
-            vehicle.state == State::Scrapped,
-            months,
-            i64::from(model.warranty_km),
-            day,
-            km,
-        );
-        let date = |d: NaiveDate| dealernet_proto::types::v1::Date {
-            year: d.year(),
-            month: d.month() as i32,
-            day: d.day() as i32,
-        };
-        Ok(pb::CheckWarrantyResponse {
-            covered: cover == Cover::Covered,
-            reason: cover.reason().to_owned(),
-            start_date: sold_on.map(date),
-            end_date: sold_on.map(|s| date(warranty::end_date(s, months))),
-            limit_km: i64::from(model.warranty_km),
-        })
+        warranty_cover(&mut conn, &vehicle, day, km).await
+    }
+}
+
+/// Stores an odometer reading and brings the vehicle's latest reading and rollback flag
+/// up to date (the caller holds the vehicle's lock); true when it reveals a rollback.
+pub(super) async fn take_reading(
+    tx: &mut sqlx::PgConnection,
+    vehicle: &mut crate::domain::vehicle::Vehicle,
+    at: chrono::DateTime<chrono::Utc>,
+    km: i64,
+    source: &str,
+    recorded_by: &str,
+) -> Result<bool> {
+    let rollback =
+        store::vehicle::add_odometer_reading(&mut *tx, &vehicle.vin, at, km, source, recorded_by)
+            .await?;
+    vehicle.odometer_km = store::vehicle::latest_odometer(&mut *tx, &vehicle.vin)
+        .await?
+        .unwrap_or(km);
+    vehicle.odometer_rollback_suspected |= rollback;
+    Ok(rollback)
+}
+
+/// The vehicle's warranty cover on `day` at `km`.
+pub(super) async fn warranty_cover(
+    conn: &mut sqlx::PgConnection,
+    vehicle: &crate::domain::vehicle::Vehicle,
+    day: chrono::NaiveDate,
+    km: i64,
+) -> Result<pb::CheckWarrantyResponse> {
+    let model = store::load_model(&mut *conn, &vehicle.model_code, false)
+        .await?
+        .ok_or_else(|| Error::ModelNotFound(format!("models/{}", vehicle.model_code)))?;
+    let sold_on = store::vehicle::sale_of(&mut *conn, &vehicle.vin)
+        .await?
+        .map(|(_, at)| at.date_naive());
+    Ok(cover_response(
+        sold_on,
+        vehicle.state == State::Scrapped,
+        (model.warranty_months, model.warranty_km),
+        day,
+        km,
+    ))
+}
+
+/// The warranty answer for a car sold on `sold_on` with the model's (months, km) limits.
+pub(super) fn cover_response(
+    sold_on: Option<chrono::NaiveDate>,
+    scrapped: bool,
+    (months, limit_km): (i32, i32),
+    day: chrono::NaiveDate,
+    km: i64,
+) -> pb::CheckWarrantyResponse {
+    use crate::domain::warranty::{self, Cover};
+    let months = u32::try_from(months).unwrap_or(0);
+    let cover = warranty::check(sold_on, scrapped, months, i64::from(limit_km), day, km);
+    pb::CheckWarrantyResponse {
+        covered: cover == Cover::Covered,
+        reason: cover.reason().to_owned(),
+        start_date: sold_on.map(super::catalogue::date),
+        end_date: sold_on.map(|s| super::catalogue::date(warranty::end_date(s, months))),
+        limit_km: i64::from(limit_km),
     }
 }

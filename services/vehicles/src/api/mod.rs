@@ -4,7 +4,10 @@
 mod catalogue;
 mod correction;
 mod feed;
-mod pending;
+mod listing;
+mod recall;
+mod repair;
+mod repair_view;
 mod sale;
 mod stock;
 mod vehicle;
@@ -85,6 +88,24 @@ pub(super) fn required_time(
             None
         }
     }
+}
+
+/// Cuts a page fetched with one extra row down to `size`; the token for the next page
+/// (the cursor of its last row, bound to `filters`) when there is one, else "".
+pub(super) fn next_page<T, C: serde::Serialize>(
+    tokens: &dealernet_kit::paging::PageTokens,
+    rows: &mut Vec<T>,
+    size: usize,
+    filters: &[u8],
+    cursor: impl Fn(&T) -> C,
+) -> String {
+    if rows.len() <= size {
+        return String::new();
+    }
+    rows.truncate(size);
+    rows.last()
+        .map(|last| tokens.seal(&cursor(last), filters))
+        .unwrap_or_default()
 }
 
 pub(super) fn require_head_office(principal: &Principal, action: &str) -> Result<()> {

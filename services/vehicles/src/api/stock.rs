@@ -55,7 +55,7 @@ fn require_central(principal: &Principal, what: &str) -> Result<()> {
     })
 }
 
-fn outlet_code(v: &mut FieldViolations, field: &str, code: &str) -> String {
+pub(super) fn outlet_code(v: &mut FieldViolations, field: &str, code: &str) -> String {
     let ok = (1..=32).contains(&code.len())
         && code
             .bytes()

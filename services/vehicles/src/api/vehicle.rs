@@ -10,7 +10,9 @@ use dealernet_kit::{
 use dealernet_proto::vehicles::v1 as pb;
 use prost_types::Timestamp;
 
-use super::{Result, catalogue::model_code, commit, replay, required_time};
+use super::{
+    Result, catalogue::model_code, commit, correction::cover_response, replay, required_time,
+};
 use crate::{
     Error, Service,
     domain::{
@@ -190,6 +192,7 @@ impl Service {
             ],
         };
         store::vehicle::append_event(&mut tx, &vin, &event).await?;
+        store::recall::add_built(&mut tx, &vin, &vehicle.model_code, vehicle.built_at).await?;
         let response = pb::RegisterProductionResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),
         };
@@ -202,12 +205,25 @@ impl Service {
     ) -> Result<pb::GetVehicleResponse> {
         let vin = vehicle_name(&req.name, "name")?;
         let mut conn = self.pool.acquire().await?;
-        let vehicle = store::vehicle::load(&mut conn, &vin, false)
+        let (vehicle, context) = store::vehicle::load_with_context(&mut conn, &vin)
             .await?
             .ok_or_else(|| Error::VehicleNotFound(req.name.clone()))?;
+        let warranty = cover_response(
+            context.sale.as_ref().map(|(_, at)| at.date_naive()),
+            vehicle.state == State::Scrapped,
+            context.warranty,
+            crate::now().date_naive(),
+            vehicle.odometer_km,
+        );
         Ok(pb::GetVehicleResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),
-            ..Default::default()
+            open_recalls: context
+                .open_recalls
+                .iter()
+                .map(|c| format!("recallCampaigns/{c}"))
+                .collect(),
+            warranty: Some(warranty),
+            selling_outlet: context.sale.map(|(outlet, _)| outlet).unwrap_or_default(),
         })
     }
 

@@ -2,6 +2,8 @@
 
 pub mod catalogue;
 pub mod lifecycle;
+pub mod recall;
+pub mod repair;
 pub mod vehicle;
 pub mod vin;
 pub mod warranty;

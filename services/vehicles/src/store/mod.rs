@@ -3,6 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
+pub mod recall;
+pub mod repair;
 pub mod vehicle;
 
 use crate::domain::catalogue::{Body, Model, Powertrain, Price};

@@ -1,7 +1,7 @@
 //! Vehicle rows and their timeline.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::domain::{
@@ -136,6 +136,60 @@ pub async fn load(
     .fetch_optional(&mut *conn)
     .await?;
     row.map(Row::into_vehicle).transpose()
+}
+
+/// What GetVehicle shows beside the vehicle row.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The model's warranty (months, km).
+    pub warranty: (i32, i32),
+    /// The selling outlet and time, once sold.
+    pub sale: Option<(String, DateTime<Utc>)>,
+    /// Codes of the open recalls the vehicle still needs.
+    pub open_recalls: Vec<String>,
+}
+
+/// One vehicle with its warranty terms, sale and open recalls, in one round trip.
+pub async fn load_with_context(
+    conn: &mut PgConnection,
+    vin: &Vin,
+) -> Result<Option<(Vehicle, Context)>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Joined {
+        #[sqlx(flatten)]
+        vehicle: Row,
+        warranty_months: i32,
+        warranty_km: i32,
+        sale_outlet: Option<String>,
+        sold_at: Option<DateTime<Utc>>,
+        open_recalls: Vec<String>,
+    }
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("v.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let row: Option<Joined> = sqlx::query_as(&format!(
+        "SELECT {columns}, m.warranty_months, m.warranty_km, s.outlet AS sale_outlet, s.sold_at, \
+         ARRAY(SELECT c.code FROM recall_vehicle rv JOIN recall_campaign c ON c.code = rv.campaign_code \
+               WHERE rv.vin = v.vin AND rv.completed_at IS NULL AND c.status = 'OPEN' ORDER BY c.code) AS open_recalls \
+         FROM vehicle v JOIN model m ON m.code = v.model_code LEFT JOIN sale s ON s.vin = v.vin \
+         WHERE v.vin = $1"
+    ))
+    .bind(vin.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|j| {
+        Ok((
+            j.vehicle.into_vehicle()?,
+            Context {
+                warranty: (j.warranty_months, j.warranty_km),
+                sale: j.sale_outlet.zip(j.sold_at),
+                open_recalls: j.open_recalls,
+            },
+        ))
+    })
+    .transpose()
 }
 
 /// Appends an entry to the vehicle's timeline (the caller holds the vehicle's row lock,
@@ -419,4 +473,85 @@ pub async fn has_event(
         .bind(flat)
         .fetch_one(&mut *conn)
         .await
+}
+
+/// Filters of ListVehicles and CountVehicles.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub states: Vec<State>,
+    pub holder_outlet: Option<String>,
+    pub model_code: Option<String>,
+    pub owner: Option<Uuid>,
+    pub built_after: Option<DateTime<Utc>>,
+    pub built_before: Option<DateTime<Utc>>,
+    /// Only vehicles this outlet holds or sold (an outlet's own view).
+    pub visible_to_outlet: Option<String>,
+}
+
+fn push_filter(q: &mut QueryBuilder<'_, Postgres>, f: &Filter) {
+    if !f.states.is_empty() {
+        let names: Vec<&str> = f.states.iter().map(|s| s.as_str()).collect();
+        q.push(" AND state = ANY(").push_bind(names).push(")");
+    }
+    if let Some(outlet) = &f.holder_outlet {
+        q.push(" AND holder_outlet = ").push_bind(outlet.clone());
+    }
+    if let Some(model) = &f.model_code {
+        q.push(" AND model_code = ").push_bind(model.clone());
+    }
+    if let Some(owner) = f.owner {
+        q.push(" AND owner_id = ").push_bind(owner);
+    }
+    if let Some(t) = f.built_after {
+        q.push(" AND built_at >= ").push_bind(t);
+    }
+    if let Some(t) = f.built_before {
+        q.push(" AND built_at < ").push_bind(t);
+    }
+    if let Some(outlet) = &f.visible_to_outlet {
+        q.push(" AND (holder_outlet = ")
+            .push_bind(outlet.clone())
+            .push(" OR vin IN (SELECT vin FROM sale WHERE outlet = ")
+            .push_bind(outlet.clone())
+            .push("))");
+    }
+}
+
+/// Vehicles in VIN order after `after`.
+pub async fn list(
+    conn: &mut PgConnection,
+    f: &Filter,
+    after: &str,
+    limit: usize,
+) -> Result<Vec<Vehicle>, sqlx::Error> {
+    let mut q: QueryBuilder<Postgres> =
+        QueryBuilder::new(format!("SELECT {COLUMNS} FROM vehicle WHERE vin > "));
+    q.push_bind(after.to_owned());
+    push_filter(&mut q, f);
+    q.push(" ORDER BY vin LIMIT ").push_bind(limit as i64);
+    let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *conn).await?;
+    rows.into_iter().map(Row::into_vehicle).collect()
+}
+
+/// Counts by (state, model, holding outlet).
+pub async fn count(
+    conn: &mut PgConnection,
+    f: &Filter,
+) -> Result<Vec<(State, String, String, i64)>, sqlx::Error> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT state, model_code, holder_outlet, count(*) FROM vehicle WHERE true",
+    );
+    push_filter(&mut q, f);
+    q.push(" GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
+    let rows: Vec<(String, String, String, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok((
+                State::parse(&r.0).ok_or_else(|| corrupt("state", &r.0))?,
+                r.1,
+                r.2,
+                r.3,
+            ))
+        })
+        .collect()
 }

@@ -1,0 +1,650 @@
+//! Repair orders: a station opens one for any vehicle, adds labour and parts with who
+//! pays (warranty and recall lines are checked), and moves it to closed.
+
+use dealernet_kit::{
+    auth::{Principal, Role},
+    error::FieldViolations,
+    idempotency::IdempotencyKey,
+};
+use dealernet_proto::vehicles::v1 as pb;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{
+    Result, commit,
+    correction::{take_reading, warranty_cover},
+    repair_view::{order_id, order_to_proto, status_from_proto},
+    replay,
+    stock::{Actor, authorize_outlet, customer_id, outlet_code},
+    vehicle::{short_text, vehicle_name},
+};
+use crate::{
+    Error, Service,
+    domain::{
+        lifecycle::State,
+        repair::{Item, Line, PayType, RepairOrder, Status, Totals},
+        vin::Vin,
+    },
+    store,
+};
+
+const MAX_KM: i64 = 5_000_000;
+const MAX_TEXT: usize = 2_000;
+const MAX_HUNDREDTHS: f64 = 10_000.0;
+const MAX_QUANTITY: i32 = 1_000;
+
+/// Free text of at most `max` characters, no control characters but line breaks.
+fn long_text(
+    v: &mut FieldViolations,
+    field: &str,
+    value: &str,
+    required: bool,
+    max: usize,
+) -> String {
+    let t = value.trim();
+    if required && t.is_empty() {
+        v.add(field, "required");
+    } else if t.chars().count() > max {
+        v.add(field, format!("at most {max} characters"));
+    } else if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        v.add(field, "must not contain control characters");
+    }
+    t.to_owned()
+}
+
+/// An optional code of at most 40 printable characters.
+fn optional_code(v: &mut FieldViolations, field: &str, value: &str) -> String {
+    let t = value.trim();
+    if t.chars().count() > 40 || t.chars().any(char::is_control) {
+        v.add(field, "at most 40 printable characters");
+    }
+    t.to_owned()
+}
+
+fn currency(v: &mut FieldViolations, field: &str, code: &str) -> String {
+    let code = if code.is_empty() { "CNY" } else { code };
+    if !(code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())) {
+        v.add(field, "must be an ISO 4217 code such as CNY");
+    }
+    code.to_owned()
+}
+
+/// A price in the order's currency (an empty currency means the order's), not negative.
+fn price(
+    v: &mut FieldViolations,
+    field: &str,
+    money: Option<&dealernet_proto::types::v1::Money>,
+    order_currency: &str,
+) -> i64 {
+    let Some(money) = money else {
+        v.add(field, "required");
+        return 0;
+    };
+    if !money.currency_code.is_empty() && money.currency_code != order_currency {
+        v.add(
+            format!("{field}.currency_code"),
+            format!("must be the order's currency {order_currency}"),
+        );
+    }
+    if money.minor_units < 0 {
+        v.add(format!("{field}.minor_units"), "must not be negative");
+    }
+    money.minor_units
+}
+
+/// Hours as hundredths: 0.01..100 in steps of 0.01.
+fn hundredths(v: &mut FieldViolations, field: &str, hours: f64) -> i32 {
+    let h = hours * 100.0;
+    let rounded = h.round();
+    if !(h.is_finite() && (1.0..=MAX_HUNDREDTHS).contains(&rounded) && (h - rounded).abs() < 1e-6) {
+        v.add(field, "must be 0.01 to 100 hours in steps of 0.01");
+        return 0;
+    }
+    rounded as i32
+}
+
+/// The line of a request, checked for shape; the order's currency prices it.
+fn parse_line(
+    v: &mut FieldViolations,
+    line: &pb::RepairOrderLine,
+    order_currency: &str,
+) -> Option<Line> {
+    let item = match &line.item {
+        Some(pb::repair_order_line::Item::Labour(l)) => Item::Labour {
+            operation_code: short_text(v, "line.labour.operation_code", &l.operation_code),
+            hundredths: hundredths(v, "line.labour.hours", l.hours),
+            technician: short_text(v, "line.labour.technician", &l.technician),
+            rate_minor: price(
+                v,
+                "line.labour.hourly_rate",
+                l.hourly_rate.as_ref(),
+                order_currency,
+            ),
+        },
+        Some(pb::repair_order_line::Item::Part(p)) => {
+            if !(1..=MAX_QUANTITY).contains(&p.quantity) {
+                v.add("line.part.quantity", format!("must be 1 to {MAX_QUANTITY}"));
+            }
+            Item::Part {
+                part_number: short_text(v, "line.part.part_number", &p.part_number),
+                batch: optional_code(v, "line.part.batch", &p.batch),
+                serial: optional_code(v, "line.part.serial", &p.serial),
+                quantity: p.quantity,
+                unit_minor: price(
+                    v,
+                    "line.part.unit_price",
+                    p.unit_price.as_ref(),
+                    order_currency,
+                ),
+            }
+        }
+        None => {
+            v.add("line.item", "required: labour or part");
+            return None;
+        }
+    };
+    let pay_type = match pb::PayType::try_from(line.pay_type) {
+        Ok(pb::PayType::Customer) => Some(PayType::Customer),
+        Ok(pb::PayType::Warranty) => Some(PayType::Warranty),
+        Ok(pb::PayType::Goodwill) => Some(PayType::Goodwill),
+        Ok(pb::PayType::Recall) => Some(PayType::Recall),
+        _ => {
+            v.add("line.pay_type", "required: one of the PAY_TYPE_* values");
+            None
+        }
+    };
+    let recall_campaign = match (pay_type, line.recall_campaign.as_str()) {
+        (Some(PayType::Recall), "") => {
+            v.add("line.recall_campaign", "required for a recall line");
+            None
+        }
+        (Some(PayType::Recall), name) => match name.strip_prefix("recallCampaigns/") {
+            Some(code) if !code.is_empty() => Some(code.to_owned()),
+            _ => {
+                v.add(
+                    "line.recall_campaign",
+                    format!("'{name}' is not a campaign name (recallCampaigns/{{code}})"),
+                );
+                None
+            }
+        },
+        (_, "") => None,
+        (_, _) => {
+            v.add("line.recall_campaign", "only for PAY_TYPE_RECALL lines");
+            None
+        }
+    };
+    let fault_code = optional_code(v, "line.fault_code", &line.fault_code);
+    let description = long_text(v, "line.description", &line.description, false, 500);
+    let amount_minor = item.amount_minor().unwrap_or_else(|| {
+        v.add("line", "the amount is too large");
+        0
+    });
+    Some(Line {
+        number: 0,
+        item,
+        pay_type: pay_type?,
+        fault_code,
+        description,
+        recall_campaign,
+        amount_minor,
+    })
+}
+
+/// Who may open and work orders: the station's own staff (workshop or dealer roles), and
+/// the platform's central principals for any station.
+fn authorize_station(principal: &Principal, station: &str) -> Result<()> {
+    if !(super::stock::central(principal)
+        || principal.has_role(Role::Station)
+        || principal.has_role(Role::Dealer))
+    {
+        return Err(Error::PermissionDenied {
+            reason: "WORKSHOP_ROLE_REQUIRED",
+            message: "repair orders are kept by service stations (role station or dealer) or HQ"
+                .into(),
+        });
+    }
+    authorize_outlet(principal, station)
+}
+
+fn refused(reason: &'static str, message: String) -> Error {
+    Error::Precondition { reason, message }
+}
+
+impl Service {
+    pub(super) async fn open_repair_order(
+        &self,
+        principal: &Principal,
+        req: pb::OpenRepairOrderRequest,
+    ) -> Result<pb::OpenRepairOrderResponse> {
+        let key = IdempotencyKey::new(principal, "OpenRepairOrder", &req.request_id, &req)?;
+        let mut v = FieldViolations::new();
+        let vin = vehicle_name(&req.vehicle, "vehicle")
+            .map_err(|e| v.append(e))
+            .ok();
+        let station = outlet_code(&mut v, "station", &req.station);
+        let customer = if req.customer.is_empty() {
+            None
+        } else {
+            customer_id(&mut v, "customer", &req.customer)
+        };
+        let service_advisor = short_text(&mut v, "service_advisor", &req.service_advisor);
+        let complaint = long_text(&mut v, "complaint", &req.complaint, true, MAX_TEXT);
+        if !(0..=MAX_KM).contains(&req.odometer_km) {
+            v.add("odometer_km", format!("must be 0 to {MAX_KM}"));
+        }
+        let currency_code = currency(&mut v, "currency_code", &req.currency_code);
+        let Some(vin) = vin else {
+            return Err(Error::InvalidArgument(v));
+        };
+        v.into_result()?;
+        authorize_station(principal, &station)?;
+        // Asked before the transaction: no row lock is held across a network call.
+        let customer = match customer {
+            Some(id) => Some(self.customers.confirm(id, "repair order").await?),
+            None => None,
+        };
+        let mut tx = self.pool.begin().await?;
+        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+            return Ok(done);
+        }
+        let now = crate::now();
+        let mut vehicle = store::vehicle::load(&mut tx, &vin, true)
+            .await?
+            .ok_or_else(|| Error::VehicleNotFound(req.vehicle.clone()))?;
+        if vehicle.state == State::Scrapped {
+            return Err(refused(
+                "VEHICLE_SCRAPPED",
+                format!("{} is scrapped", req.vehicle),
+            ));
+        }
+        let order = RepairOrder {
+            id: Uuid::now_v7(),
+            vin: vin.clone(),
+            station,
+            customer: customer.or(vehicle.owner),
+            service_advisor,
+            complaint,
+            diagnosis: String::new(),
+            odometer_km: req.odometer_km,
+            status: Status::Open,
+            currency_code,
+            opened_at: now,
+            completed_at: None,
+            closed_at: None,
+            totals: None,
+            version: 1,
+            update_time: now,
+        };
+        store::repair::insert(&mut tx, &order).await?;
+        let rollback = take_reading(
+            &mut tx,
+            &mut vehicle,
+            now,
+            req.odometer_km,
+            "REPAIR_ORDER",
+            &order.station,
+        )
+        .await?;
+        let details = vec![
+            (
+                "repair_order".to_owned(),
+                format!("repairOrders/{}", order.id),
+            ),
+            ("station".to_owned(), order.station.clone()),
+            ("odometer_km".to_owned(), req.odometer_km.to_string()),
+        ];
+        self.record(
+            &mut tx,
+            &mut vehicle,
+            "REPAIR_ORDER_OPENED",
+            &Actor(principal),
+            details,
+            now,
+        )
+        .await?;
+        let name = format!("repairOrders/{}", order.id);
+        let response = pb::OpenRepairOrderResponse {
+            repair_order: Some(order_to_proto(&order, &[])),
+            suspected_rollback: rollback,
+        };
+        commit(tx, key.as_ref(), response, &name).await
+    }
+
+    /// Loads and locks an order its caller may work on.
+    async fn workable_order(
+        &self,
+        tx: &mut PgConnection,
+        principal: &Principal,
+        name: &str,
+        id: Uuid,
+    ) -> Result<RepairOrder> {
+        let order = store::repair::load(tx, id, true)
+            .await?
+            .ok_or_else(|| Error::RepairOrderNotFound(name.to_owned()))?;
+        authorize_station(principal, &order.station)?;
+        Ok(order)
+    }
+
+    pub(super) async fn add_repair_order_line(
+        &self,
+        principal: &Principal,
+        req: pb::AddRepairOrderLineRequest,
+    ) -> Result<pb::AddRepairOrderLineResponse> {
+        let key = IdempotencyKey::new(principal, "AddRepairOrderLine", &req.request_id, &req)?;
+        let id = order_id(&req.repair_order, "repair_order")?;
+        let Some(requested) = req.line.as_ref() else {
+            return Err(FieldViolations::one("line", "required").into());
+        };
+        let mut tx = self.pool.begin().await?;
+        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+            return Ok(done);
+        }
+        let mut order = self
+            .workable_order(&mut tx, principal, &req.repair_order, id)
+            .await?;
+        // Shape is checked against the order's currency, so only after loading it; a
+        // refusal still writes nothing.
+        let mut v = FieldViolations::new();
+        let line = parse_line(&mut v, requested, &order.currency_code);
+        v.into_result()?;
+        let Some(mut line) = line else {
+            return Err(FieldViolations::one("line", "is not valid").into());
+        };
+        if !order.status.lines_editable() {
+            return Err(refused(
+                "REPAIR_ORDER_NOT_EDITABLE",
+                format!(
+                    "{} is {}: its lines can no longer change",
+                    req.repair_order,
+                    order.status.as_str()
+                ),
+            ));
+        }
+        self.check_payer(&mut tx, &order, &line).await?;
+        let now = crate::now();
+        line.number = store::repair::add_line(&mut tx, id, &line, now).await?;
+        if let Item::Part {
+            part_number, batch, ..
+        } = &line.item
+            && !batch.is_empty()
+        {
+            store::recall::add_fitted(&mut tx, &order.vin, part_number, batch).await?;
+        }
+        order.version += 1;
+        order.update_time = now;
+        store::repair::update(&mut tx, &order).await?;
+        let lines = store::repair::lines(&mut tx, id).await?;
+        let response = pb::AddRepairOrderLineResponse {
+            repair_order: Some(order_to_proto(&order, &lines)),
+        };
+        commit(tx, key.as_ref(), response, &req.repair_order).await
+    }
+
+    /// Warranty lines need cover on the order's day at its odometer; recall lines an open
+    /// campaign the vehicle still needs.
+    async fn check_payer(
+        &self,
+        tx: &mut PgConnection,
+        order: &RepairOrder,
+        line: &Line,
+    ) -> Result<()> {
+        match line.pay_type {
+            PayType::Warranty => {
+                let vehicle = store::vehicle::load(tx, &order.vin, false)
+                    .await?
+                    .ok_or_else(|| Error::VehicleNotFound(format!("vehicles/{}", order.vin)))?;
+                let cover = warranty_cover(
+                    tx,
+                    &vehicle,
+                    order.opened_at.date_naive(),
+                    order.odometer_km,
+                )
+                .await?;
+                if !cover.covered {
+                    return Err(refused(
+                        "NOT_UNDER_WARRANTY",
+                        format!(
+                            "vehicles/{} is not under warranty on the order's day at {} km: {}",
+                            order.vin, order.odometer_km, cover.reason
+                        ),
+                    ));
+                }
+            }
+            PayType::Recall => {
+                let code = line.recall_campaign.as_deref().unwrap_or_default();
+                let open = store::recall::open_codes(tx, &order.vin).await?;
+                if !open.iter().any(|c| c == code) {
+                    return Err(refused(
+                        "RECALL_NOT_OPEN_FOR_VEHICLE",
+                        format!(
+                            "recallCampaigns/{code} is not an open recall for vehicles/{}",
+                            order.vin
+                        ),
+                    ));
+                }
+            }
+            PayType::Customer | PayType::Goodwill => {}
+        }
+        Ok(())
+    }
+
+    pub(super) async fn remove_repair_order_line(
+        &self,
+        principal: &Principal,
+        req: pb::RemoveRepairOrderLineRequest,
+    ) -> Result<pb::RemoveRepairOrderLineResponse> {
+        let key = IdempotencyKey::new(principal, "RemoveRepairOrderLine", &req.request_id, &req)?;
+        let mut v = FieldViolations::new();
+        let id = order_id(&req.repair_order, "repair_order")
+            .map_err(|e| v.append(e))
+            .ok();
+        if req.line_number < 1 {
+            v.add("line_number", "must be 1 or more");
+        }
+        let Some(id) = id else {
+            return Err(Error::InvalidArgument(v));
+        };
+        v.into_result()?;
+        let mut tx = self.pool.begin().await?;
+        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+            return Ok(done);
+        }
+        let mut order = self
+            .workable_order(&mut tx, principal, &req.repair_order, id)
+            .await?;
+        if !order.status.lines_editable() {
+            return Err(refused(
+                "REPAIR_ORDER_NOT_EDITABLE",
+                format!(
+                    "{} is {}: its lines can no longer change",
+                    req.repair_order,
+                    order.status.as_str()
+                ),
+            ));
+        }
+        if !store::repair::remove_line(&mut tx, id, req.line_number).await? {
+            return Err(refused(
+                "REPAIR_ORDER_LINE_NOT_FOUND",
+                format!("{} has no line {}", req.repair_order, req.line_number),
+            ));
+        }
+        order.version += 1;
+        order.update_time = crate::now();
+        store::repair::update(&mut tx, &order).await?;
+        let lines = store::repair::lines(&mut tx, id).await?;
+        let response = pb::RemoveRepairOrderLineResponse {
+            repair_order: Some(order_to_proto(&order, &lines)),
+        };
+        commit(tx, key.as_ref(), response, &req.repair_order).await
+    }
+
+    pub(super) async fn set_repair_order_status(
+        &self,
+        principal: &Principal,
+        req: pb::SetRepairOrderStatusRequest,
+    ) -> Result<pb::SetRepairOrderStatusResponse> {
+        let key = IdempotencyKey::new(principal, "SetRepairOrderStatus", &req.request_id, &req)?;
+        let mut v = FieldViolations::new();
+        let id = order_id(&req.repair_order, "repair_order")
+            .map_err(|e| v.append(e))
+            .ok();
+        let to = status_from_proto(req.status);
+        if to.is_none() {
+            v.add(
+                "status",
+                "required: one of the REPAIR_ORDER_STATUS_* values",
+            );
+        }
+        let diagnosis = long_text(&mut v, "diagnosis", &req.diagnosis, false, MAX_TEXT);
+        let (Some(id), Some(to)) = (id, to) else {
+            return Err(Error::InvalidArgument(v));
+        };
+        v.into_result()?;
+        let mut tx = self.pool.begin().await?;
+        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+            return Ok(done);
+        }
+        let mut order = self
+            .workable_order(&mut tx, principal, &req.repair_order, id)
+            .await?;
+        if !req.etag.is_empty() && req.etag != format!("\"{}\"", order.version) {
+            return Err(Error::EtagMismatch);
+        }
+        order.status.check_move(to).map_err(|reason| {
+            refused(
+                reason,
+                format!(
+                    "{} cannot go from {} to {}",
+                    req.repair_order,
+                    order.status.as_str(),
+                    to.as_str()
+                ),
+            )
+        })?;
+        if !diagnosis.is_empty() {
+            order.diagnosis = diagnosis;
+        }
+        let lines = store::repair::lines(&mut tx, id).await?;
+        let now = crate::now();
+        match to {
+            Status::Completed => {
+                if lines.is_empty() {
+                    return Err(refused(
+                        "REPAIR_ORDER_HAS_NO_LINES",
+                        format!("{} has no lines to complete", req.repair_order),
+                    ));
+                }
+                if order.diagnosis.is_empty() {
+                    return Err(refused(
+                        "DIAGNOSIS_REQUIRED",
+                        format!("{} needs a diagnosis to be completed", req.repair_order),
+                    ));
+                }
+                order.completed_at = Some(now);
+                self.complete_work(&mut tx, principal, &order, &lines, now)
+                    .await?;
+            }
+            Status::Closed => {
+                let totals = Totals::of(&lines);
+                order.closed_at = Some(now);
+                order.totals = Some(totals);
+                self.note_on_vehicle(
+                    &mut tx,
+                    principal,
+                    &order.vin,
+                    "REPAIR_ORDER_CLOSED",
+                    vec![
+                        ("repair_order".into(), format!("repairOrders/{}", order.id)),
+                        ("station".into(), order.station.clone()),
+                        ("total_minor".into(), totals.total_minor().to_string()),
+                        ("currency_code".into(), order.currency_code.clone()),
+                    ],
+                    now,
+                )
+                .await?;
+            }
+            Status::Open | Status::InProgress | Status::WaitingParts => {}
+        }
+        order.status = to;
+        order.version += 1;
+        order.update_time = now;
+        store::repair::update(&mut tx, &order).await?;
+        let response = pb::SetRepairOrderStatusResponse {
+            repair_order: Some(order_to_proto(&order, &lines)),
+        };
+        commit(tx, key.as_ref(), response, &req.repair_order).await
+    }
+
+    /// The work is done: the recalls its recall lines remedy are completed, and the
+    /// vehicle's timeline says what was done.
+    async fn complete_work(
+        &self,
+        tx: &mut PgConnection,
+        principal: &Principal,
+        order: &RepairOrder,
+        lines: &[Line],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        let mut details = vec![
+            (
+                "repair_order".to_owned(),
+                format!("repairOrders/{}", order.id),
+            ),
+            ("station".to_owned(), order.station.clone()),
+            ("diagnosis".to_owned(), order.diagnosis.clone()),
+        ];
+        let mut remedied: Vec<&str> = Vec::new();
+        for line in lines {
+            if let Some(code) = line.recall_campaign.as_deref()
+                && !remedied.contains(&code)
+                && store::recall::complete(tx, code, &order.vin, &order.station, order.id, now)
+                    .await?
+            {
+                remedied.push(code);
+            }
+            let what = match &line.item {
+                Item::Labour {
+                    operation_code,
+                    technician,
+                    ..
+                } => format!("labour {operation_code} by {technician}"),
+                Item::Part {
+                    part_number,
+                    quantity,
+                    ..
+                } => format!("part {part_number} × {quantity}"),
+            };
+            details.push((format!("line_{}", line.number), what));
+        }
+        if !remedied.is_empty() {
+            details.push(("recalls_remedied".to_owned(), remedied.join(",")));
+        }
+        self.note_on_vehicle(
+            tx,
+            principal,
+            &order.vin,
+            "REPAIR_ORDER_COMPLETED",
+            details,
+            now,
+        )
+        .await
+    }
+
+    /// Adds an entry to a vehicle's timeline without changing its state.
+    async fn note_on_vehicle(
+        &self,
+        tx: &mut PgConnection,
+        principal: &Principal,
+        vin: &Vin,
+        action: &str,
+        details: Vec<(String, String)>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        let mut vehicle = store::vehicle::load(tx, vin, true)
+            .await?
+            .ok_or_else(|| Error::VehicleNotFound(format!("vehicles/{vin}")))?;
+        self.record(tx, &mut vehicle, action, &Actor(principal), details, now)
+            .await
+    }
+}
