@@ -242,3 +242,58 @@ async fn transit_feeds_may_resend() {
         "resends add nothing"
     );
 }
+
+#[tokio::test]
+async fn large_feeds_answer_in_order_across_batches() {
+    use pb::ItemOutcome as O;
+    let platform = TestPlatform::spawn().await;
+    platform
+        .vehicles("HQ", Role::Hq)
+        .create_model(pb::CreateModelRequest {
+            model: Some(pb::Model {
+                code: "DA7-2026".into(),
+                brand: "Dealernet Auto".into(),
+                series: "DA7".into(),
+                body: pb::BodyStyle::Suv as i32,
+                powertrain: pb::Powertrain::Bev as i32,
+                model_year: 2026,
+                warranty_months: 36,
+                warranty_km: 100_000,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("model");
+    let mut factory = platform.vehicles("PLANT-SH", Role::System);
+    // 1,200 cars, more than one write batch; the same VIN repeats inside the stream, once
+    // with the same data (a resend) and once with other data (a clash).
+    let mut items: Vec<_> = (0..1_200)
+        .map(|n| item(&n.to_string(), &vin(10_000 + n), "models/DA7-2026"))
+        .collect();
+    let again = pb::StreamProductionRequest {
+        item_id: "again".into(),
+        ..items[0].clone()
+    };
+    items.insert(3, again);
+    items.insert(
+        4,
+        pb::StreamProductionRequest {
+            colour: "Black".into(),
+            ..item("clash", &vin(10_001), "models/DA7-2026")
+        },
+    );
+    let results = send(&mut factory, items.clone()).await;
+    assert_eq!(results.len(), items.len());
+    for (sent, got) in items.iter().zip(&results) {
+        assert_eq!(sent.item_id, got.0, "results come in the order sent");
+        let want = match sent.item_id.as_str() {
+            "again" => (O::Duplicate, ""),
+            "clash" => (O::Rejected, "VEHICLE_ALREADY_REGISTERED"),
+            _ => (O::Applied, ""),
+        };
+        assert_eq!((got.1, got.2.as_str()), want, "{}", sent.item_id);
+    }
+    assert_eq!(platform.count_in("vehicles", "vehicle").await, 1_200);
+    assert_eq!(platform.count_in("vehicles", "vehicle_event").await, 1_200);
+}

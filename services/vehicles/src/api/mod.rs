@@ -5,6 +5,7 @@ mod catalogue;
 mod correction;
 mod feed;
 mod listing;
+mod production_feed;
 mod recall;
 mod repair;
 mod repair_view;

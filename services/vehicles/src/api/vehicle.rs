@@ -103,6 +103,49 @@ pub(super) fn short_text(v: &mut FieldViolations, field: &str, value: &str) -> S
     t.to_owned()
 }
 
+/// The vehicle a production report describes, checked for shape (not yet against the
+/// catalogue or existing VINs).
+pub(super) fn produced_vehicle(
+    req: &pb::RegisterProductionRequest,
+    now: chrono::DateTime<Utc>,
+) -> std::result::Result<Vehicle, FieldViolations> {
+    let mut v = FieldViolations::new();
+    let vin = Vin::parse(&req.vin)
+        .map_err(|e| v.add("vin", e.to_string()))
+        .ok();
+    let code = model_code(&req.model, "model")
+        .map_err(|e| v.append(e))
+        .ok();
+    let plant = short_text(&mut v, "plant", &req.plant);
+    let line = short_text(&mut v, "line", &req.line);
+    let engine_number = short_text(&mut v, "engine_number", &req.engine_number);
+    let colour = short_text(&mut v, "colour", &req.colour);
+    let built_at = required_time(&mut v, "built_at", req.built_at.as_ref(), true);
+    let (Some(vin), Some(model_code), Some(built_at)) = (vin, code, built_at) else {
+        return Err(v);
+    };
+    v.into_result()?;
+    Ok(Vehicle {
+        vin,
+        model_code,
+        state: State::Produced,
+        plant,
+        line,
+        built_at,
+        engine_number,
+        colour,
+        holder_outlet: String::new(),
+        owner: None,
+        reserved_for: None,
+        reserved_until: None,
+        odometer_km: 0,
+        odometer_rollback_suspected: false,
+        version: 1,
+        create_time: now,
+        update_time: now,
+    })
+}
+
 impl Service {
     pub(super) async fn register_production(
         &self,
@@ -116,32 +159,18 @@ impl Service {
             });
         }
         let key = IdempotencyKey::new(principal, "RegisterProduction", &req.request_id, &req)?;
-        let mut v = FieldViolations::new();
-        let vin = Vin::parse(&req.vin)
-            .map_err(|e| v.add("vin", e.to_string()))
-            .ok();
-        let code = model_code(&req.model, "model")
-            .map_err(|e| v.append(e))
-            .ok();
-        let plant = short_text(&mut v, "plant", &req.plant);
-        let line = short_text(&mut v, "line", &req.line);
-        let engine_number = short_text(&mut v, "engine_number", &req.engine_number);
-        let colour = short_text(&mut v, "colour", &req.colour);
         let now = crate::now();
-        let built_at = required_time(&mut v, "built_at", req.built_at.as_ref(), true);
-        let (Some(vin), Some(code), Some(built_at)) = (vin, code, built_at) else {
-            return Err(Error::InvalidArgument(v));
-        };
-        v.into_result()?;
+        let mut vehicle = produced_vehicle(&req, now)?;
+        let vin = vehicle.vin.clone();
         let mut tx = self.pool.begin().await?;
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {
             return Ok(done);
         }
-        store::load_model(&mut tx, &code, false)
+        store::load_model(&mut tx, &vehicle.model_code, false)
             .await?
             .ok_or_else(|| Error::ModelNotFound(req.model.clone()))?;
         let existing = store::vehicle::load(&mut tx, &vin, true).await?;
-        let state = transition(
+        vehicle.state = transition(
             existing.as_ref().map(|e| e.state),
             Action::RegisterProduction,
         )
@@ -149,25 +178,7 @@ impl Service {
             reason,
             message: format!("{vin} is already registered"),
         })?;
-        let vehicle = Vehicle {
-            vin: vin.clone(),
-            model_code: code,
-            state,
-            plant,
-            line,
-            built_at,
-            engine_number,
-            colour,
-            holder_outlet: String::new(),
-            owner: None,
-            reserved_for: None,
-            reserved_until: None,
-            odometer_km: 0,
-            odometer_rollback_suspected: false,
-            version: 1,
-            create_time: now,
-            update_time: now,
-        };
+        let state = vehicle.state;
         store::vehicle::insert(&mut tx, &vehicle)
             .await
             .map_err(|e| match Error::from(e) {

@@ -157,3 +157,15 @@ pub async fn list_prices(
     .await?;
     Ok(rows.into_iter().map(price_from_row).collect())
 }
+
+/// Which of `codes` are in the catalogue.
+pub async fn known_models(
+    conn: &mut PgConnection,
+    codes: &[String],
+) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    let known: Vec<String> = sqlx::query_scalar("SELECT code FROM model WHERE code = ANY($1)")
+        .bind(codes)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(known.into_iter().collect())
+}

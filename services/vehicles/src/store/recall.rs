@@ -355,3 +355,25 @@ pub async fn progress(
     .await?;
     Ok((answerable, performed))
 }
+
+/// `add_built` for many new vehicles at once: (vin, model, built_at) each.
+pub async fn add_built_many(
+    conn: &mut PgConnection,
+    vins: &[String],
+    models: &[String],
+    built: &[DateTime<Utc>],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO recall_vehicle (campaign_code, vin) \
+         SELECT c.code, u.vin FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS u(vin, model, built) \
+         JOIN recall_campaign c ON c.selection = 'MODEL_BUILD_WINDOW' AND c.status = 'OPEN' \
+          AND u.model = ANY(c.model_codes) AND c.build_from <= u.built AND c.build_to > u.built \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(vins)
+    .bind(models)
+    .bind(built)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
