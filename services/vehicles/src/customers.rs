@@ -84,4 +84,41 @@ impl CustomerDirectory {
             .and_then(|s| Uuid::parse_str(s).ok())
             .ok_or_else(|| Error::Unavailable("the registry answered without a customer".into()))
     }
+
+    /// The customer's record as the caller of a vehicle-service RPC may see it: the call
+    /// carries the caller's own credentials and purpose, so the registry masks, refuses
+    /// and audits exactly as it would for a direct read. `None` when it does not know the
+    /// customer.
+    pub async fn read_as_caller(
+        &self,
+        caller: &tonic::metadata::MetadataMap,
+        id: Uuid,
+    ) -> Result<Option<pb::Customer>, Error> {
+        let mut request = Request::new(pb::GetCustomerRequest {
+            name: format!("customers/{id}"),
+        });
+        for header in ["authorization", "x-purpose", "x-request-id", "traceparent"] {
+            if let Some(value) = caller.get(header) {
+                request.metadata_mut().insert(header, value.clone());
+            }
+        }
+        match self.client.clone().get_customer(request).await {
+            Ok(r) => Ok(r.into_inner().customer),
+            Err(status) if status.code() == Code::NotFound => Ok(None),
+            Err(status)
+                if matches!(
+                    status.code(),
+                    Code::InvalidArgument | Code::PermissionDenied | Code::Unauthenticated
+                ) =>
+            {
+                Err(Error::Registry(status))
+            }
+            Err(status) => {
+                tracing::warn!(status = %status.message(), code = ?status.code(), "customer registry call failed");
+                Err(Error::Unavailable(
+                    "the customer registry cannot be reached; retry later".into(),
+                ))
+            }
+        }
+    }
 }

@@ -40,6 +40,9 @@ pub enum Error {
     },
     #[error("{0}")]
     Unavailable(String),
+    /// The registry refused a read made with the caller's credentials; passed on as is.
+    #[error("the customer registry refused: {}", .0.message())]
+    Registry(Status),
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
     #[error(transparent)]
@@ -123,6 +126,7 @@ impl From<Error> for Status {
             Error::Precondition { reason, message } => {
                 kit::refusal(Code::FailedPrecondition, reason, message, [])
             }
+            Error::Registry(status) => status,
             Error::Unavailable(message) => kit::unavailable("DEPENDENCY_UNAVAILABLE", message),
             Error::Idempotency(e) => e.status(),
             Error::Database(e) => db::status(&e),

@@ -162,13 +162,42 @@ async fn repair_order_with_warranty_and_recall_lines() {
 
     let mut station = platform.vehicles("S2001", Role::Station);
     let view = station
-        .get_vehicle(pb::GetVehicleRequest { name: car.clone() })
+        .get_vehicle(pb::GetVehicleRequest {
+            include_owner: false,
+            name: car.clone(),
+        })
         .await
         .expect("get")
         .into_inner();
     assert_eq!(view.open_recalls, vec!["recallCampaigns/R2026-001"]);
     assert_eq!(view.selling_outlet, "D1001");
     assert!(view.warranty.expect("warranty").covered);
+    assert!(view.owner_record.is_none(), "only when asked for");
+
+    // The owner as each caller may see them: the registry decides, with the caller's own
+    // credentials. The selling dealer created the customer; this station is a stranger.
+    let owner_as = |client: &mut VehiclesClient| {
+        let mut client = client.clone();
+        let car = car.clone();
+        async move {
+            client
+                .get_vehicle(pb::GetVehicleRequest {
+                    name: car,
+                    include_owner: true,
+                })
+                .await
+                .expect("get with owner")
+                .into_inner()
+                .owner_record
+                .expect("owner record")
+        }
+    };
+    let masked = owner_as(&mut station).await;
+    let full = owner_as(&mut platform.vehicles("D1001", Role::Dealer)).await;
+    assert_eq!(masked.name, owner);
+    assert!(masked.masked, "{masked:?}");
+    assert!(!full.masked, "{full:?}");
+    assert_ne!(masked.phones, full.phones);
 
     assert_invalid(
         station
@@ -404,7 +433,10 @@ async fn repair_order_with_warranty_and_recall_lines() {
         Some("R2026-001")
     );
     let vehicle = station
-        .get_vehicle(pb::GetVehicleRequest { name: car.clone() })
+        .get_vehicle(pb::GetVehicleRequest {
+            include_owner: false,
+            name: car.clone(),
+        })
         .await
         .expect("get")
         .into_inner();

@@ -133,6 +133,7 @@ pub(crate) fn sell(vehicle: &str, customer: &str, yuan: i64) -> pb::SellVehicleR
 pub(crate) async fn state(client: &mut VehiclesClient, vehicle: &str) -> pb::Vehicle {
     client
         .get_vehicle(pb::GetVehicleRequest {
+            include_owner: false,
             name: vehicle.into(),
         })
         .await

@@ -94,6 +94,7 @@ fn reserve(vin: &str, customer: &str) -> pb::ReserveVehicleRequest {
 async fn state(client: &mut VehiclesClient, vin: &str) -> (pb::VehicleState, String) {
     let v = client
         .get_vehicle(pb::GetVehicleRequest {
+            include_owner: false,
             name: format!("vehicles/{vin}"),
         })
         .await

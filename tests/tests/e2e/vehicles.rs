@@ -373,6 +373,7 @@ async fn production_starts_a_vehicle_s_timeline() {
     let mut dealer = platform.vehicles("D1001", Role::Dealer);
     let got = dealer
         .get_vehicle(pb::GetVehicleRequest {
+            include_owner: false,
             name: created.name.clone(),
         })
         .await
@@ -443,6 +444,7 @@ async fn production_starts_a_vehicle_s_timeline() {
     assert_refused(
         dealer
             .get_vehicle(pb::GetVehicleRequest {
+                include_owner: false,
                 name: format!("vehicles/{}", test_vin(46)),
             })
             .await,
@@ -452,6 +454,7 @@ async fn production_starts_a_vehicle_s_timeline() {
     assert_invalid(
         dealer
             .get_vehicle(pb::GetVehicleRequest {
+                include_owner: false,
                 name: "vehicles/123".into(),
             })
             .await,

@@ -192,7 +192,10 @@ impl VehicleService for Service {
         request: Request<pb::GetVehicleRequest>,
     ) -> std::result::Result<Response<pb::GetVehicleResponse>, Status> {
         Principal::of(&request)?;
-        Ok(Response::new(self.get_vehicle(request.into_inner()).await?))
+        let caller = request.metadata().clone();
+        Ok(Response::new(
+            self.get_vehicle(&caller, request.into_inner()).await?,
+        ))
     }
 
     async fn get_vehicle_timeline(

@@ -212,6 +212,7 @@ impl Service {
 
     pub(super) async fn get_vehicle(
         &self,
+        caller: &tonic::metadata::MetadataMap,
         req: pb::GetVehicleRequest,
     ) -> Result<pb::GetVehicleResponse> {
         let vin = vehicle_name(&req.name, "name")?;
@@ -219,6 +220,13 @@ impl Service {
         let (vehicle, context) = store::vehicle::load_with_context(&mut conn, &vin)
             .await?
             .ok_or_else(|| Error::VehicleNotFound(req.name.clone()))?;
+        // Read after the connection is back in the pool: no connection waits on the
+        // registry.
+        drop(conn);
+        let owner_record = match (req.include_owner, vehicle.owner) {
+            (true, Some(owner)) => self.customers.read_as_caller(caller, owner).await?,
+            _ => None,
+        };
         let warranty = cover_response(
             context.sale.as_ref().map(|(_, at)| at.date_naive()),
             vehicle.state == State::Scrapped,
@@ -235,6 +243,7 @@ impl Service {
                 .collect(),
             warranty: Some(warranty),
             selling_outlet: context.sale.map(|(outlet, _)| outlet).unwrap_or_default(),
+            owner_record,
         })
     }
 
