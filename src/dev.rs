@@ -8,7 +8,7 @@ use std::{
 use anyhow::Context;
 use dealernet_kit::{
     auth::{Principal, Role, TokenKeys},
-    config::{Config, Layer},
+    config::{Config, Layer, ServiceKind},
     local_pg::{self, LocalPostgres},
 };
 use secrecy::SecretString;
@@ -77,8 +77,20 @@ pub async fn run(mut config: Config, state_dir: PathBuf) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("loading demo data: {e}"))?;
     pool.close().await;
-    print_ready(&config, platform.addr(), loaded)?;
-    let result = platform.run_until_stopped(crate::shutdown_signal()).await;
+    let addr = platform.addr();
+    let server = tokio::spawn(platform.run_until_stopped(crate::shutdown_signal()));
+    let vehicles = if config.services.contains(&ServiceKind::Vehicles)
+        && config.services.contains(&ServiceKind::Customers)
+    {
+        let keys = TokenKeys::new(config.secrets.jwt_secret.clone());
+        crate::dev_vehicles::load(addr, keys)
+            .await
+            .context("loading demo vehicles")?
+    } else {
+        0
+    };
+    print_ready(&config, addr, loaded, vehicles)?;
+    let result = server.await.context("the platform task")?;
     if let Some(mut server) = postgres {
         tokio::task::spawn_blocking(move || server.stop()).await?;
         eprintln!("dealernet dev: PostgreSQL stopped");
@@ -86,7 +98,12 @@ pub async fn run(mut config: Config, state_dir: PathBuf) -> anyhow::Result<()> {
     result
 }
 
-fn print_ready(config: &Config, addr: std::net::SocketAddr, loaded: usize) -> anyhow::Result<()> {
+fn print_ready(
+    config: &Config,
+    addr: std::net::SocketAddr,
+    loaded: usize,
+    vehicles: u32,
+) -> anyhow::Result<()> {
     let keys = TokenKeys::new(config.secrets.jwt_secret.clone());
     let token = |subject: &str, org: &str, role: Role| -> anyhow::Result<String> {
         let principal = Principal::new(subject, org, &[role]).map_err(anyhow::Error::msg)?;
@@ -96,10 +113,10 @@ fn print_ready(config: &Config, addr: std::net::SocketAddr, loaded: usize) -> an
     let dealer = token("dealer.sales", "D1001", Role::Dealer)?;
     let station = token("station.advisor", "S3001", Role::Station)?;
     let agent = token("hotline.agent", "CALLCENTER", Role::Agent)?;
-    let data = if loaded > 0 {
-        format!("{loaded} demo customers loaded")
-    } else {
-        "existing data reused".to_owned()
+    let data = match (loaded, vehicles) {
+        (0, 0) => "existing data reused".to_owned(),
+        (c, 0) => format!("{c} demo customers loaded"),
+        (c, v) => format!("{c} demo customers and {v} demo vehicles loaded"),
     };
     println!(
         "dealernet dev ready on {addr} ({data}; services: {})",
@@ -115,9 +132,14 @@ fn print_ready(config: &Config, addr: std::net::SocketAddr, loaded: usize) -> an
     println!("  DEALER_TOKEN={dealer}    # dealer.sales @ D1001, role dealer");
     println!("  STATION_TOKEN={station}   # station.advisor @ S3001, role station");
     println!("  AGENT_TOKEN={agent}     # hotline.agent @ CALLCENTER, role agent");
-    println!("example call:");
+    println!("example calls:");
     println!(
         "  grpcurl -plaintext -H 'authorization: Bearer {hq}' -H 'x-purpose: demo' -d '{{\"page_size\": 3, \"province\": \"广东省\"}}' {addr} dealernet.customers.v1.CustomerService/ListCustomers"
     );
+    if vehicles > 0 || config.services.contains(&ServiceKind::Vehicles) {
+        println!(
+            "  grpcurl -plaintext -H 'authorization: Bearer {dealer}' -d '{{\"states\": [\"VEHICLE_STATE_IN_STOCK\"], \"page_size\": 3}}' {addr} dealernet.vehicles.v1.VehicleService/ListVehicles"
+        );
+    }
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! `dealernet dev` run it until a signal arrives.
 
 pub mod dev;
+mod dev_vehicles;
 
 use std::{future::Future, net::SocketAddr};
 

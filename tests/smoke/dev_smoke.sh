@@ -39,6 +39,10 @@ example=$(grep -m1 '^  grpcurl ' "$out")
 reply=$(eval "$example")
 echo "$reply" | grep -q '"customers"' || { echo "smoke: example call failed: $reply" >&2; exit 1; }
 echo "smoke: the printed example call succeeded"
+vehicles_example=$(grep -m1 'VehicleService/ListVehicles' "$out")
+reply=$(eval "$vehicles_example")
+echo "$reply" | grep -q '"VEHICLE_STATE_IN_STOCK"' || { echo "smoke: vehicle example failed: $reply" >&2; exit 1; }
+echo "smoke: the printed vehicle example found demo stock"
 
 token=$(sed -n 's/^  HQ_TOKEN=\([^ ]*\).*/\1/p' "$out")
 dealer_token=$(sed -n 's/^  DEALER_TOKEN=\([^ ]*\).*/\1/p' "$out")
