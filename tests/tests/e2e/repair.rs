@@ -596,3 +596,56 @@ async fn warranty_lines_need_cover() {
         "WORKSHOP_ROLE_REQUIRED",
     );
 }
+
+#[tokio::test]
+async fn repair_requests_replay_and_racing_moves_apply_once() {
+    let platform = TestPlatform::spawn().await;
+    let (car, _) = delivered_car(&platform, 601, "13800138601").await;
+    let mut station = platform.vehicles("S2001", Role::Station);
+    let request = pb::OpenRepairOrderRequest {
+        request_id: "ro-601".into(),
+        ..open(&car, "S2001", 900)
+    };
+    let first = station
+        .open_repair_order(request.clone())
+        .await
+        .expect("open")
+        .into_inner();
+    let again = station
+        .open_repair_order(request.clone())
+        .await
+        .expect("replay")
+        .into_inner();
+    assert_eq!(first, again);
+    assert_eq!(platform.count_in("vehicles", "repair_order").await, 1);
+    assert_refused(
+        station
+            .open_repair_order(pb::OpenRepairOrderRequest {
+                odometer_km: 901,
+                ..request
+            })
+            .await,
+        Code::InvalidArgument,
+        "REQUEST_ID_REUSED",
+    );
+    let name = first.repair_order.expect("order").name;
+
+    // Ten advisors start the same order at once: one moves it, the others are refused.
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let mut client = station.clone();
+            let name = name.clone();
+            tokio::spawn(async move {
+                set_status(&mut client, &name, pb::RepairOrderStatus::InProgress, "").await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(_) => won += 1,
+            Err(status) => assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+}
