@@ -24,6 +24,10 @@ pub async fn migrate(database_url: &str, services: &[ServiceKind]) -> anyhow::Re
         let (schema, migrator) = match service {
             ServiceKind::Customers => (dealernet_customers::SCHEMA, &dealernet_customers::MIGRATOR),
             ServiceKind::Vehicles => (dealernet_vehicles::SCHEMA, &dealernet_vehicles::MIGRATOR),
+            ServiceKind::Callcenter => (
+                dealernet_callcenter::SCHEMA,
+                &dealernet_callcenter::MIGRATOR,
+            ),
         };
         db::migrate(database_url, schema, migrator)
             .await
@@ -83,6 +87,20 @@ impl Platform {
                             .run_maintenance(config.idempotency_retention_hours),
                     ));
                     server = server.add_service(registry.into_server(auth.clone()));
+                }
+                ServiceKind::Callcenter => {
+                    let pool = db::pool(
+                        &url,
+                        dealernet_callcenter::SCHEMA,
+                        config.database_max_connections,
+                    )
+                    .await
+                    .context("connecting the callcenter pool")?;
+                    let hotline =
+                        dealernet_callcenter::Service::new(pool, &config.secrets, &customers_url)
+                            .map_err(anyhow::Error::msg)?;
+                    background.push(tokio::spawn(hotline.clone().run_sla_sweeper()));
+                    server = server.add_service(hotline.into_server(auth.clone()));
                 }
                 ServiceKind::Vehicles => {
                     let pool = db::pool(

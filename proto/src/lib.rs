@@ -18,6 +18,13 @@ pub mod vehicles {
     }
 }
 
+/// The call center API.
+pub mod callcenter {
+    pub mod v1 {
+        tonic::include_proto!("dealernet.callcenter.v1");
+    }
+}
+
 /// The customer registry API.
 pub mod customers {
     pub mod v1 {

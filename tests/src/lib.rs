@@ -19,6 +19,7 @@ use dealernet_kit::{
     local_pg::{self, LocalPostgres},
 };
 use dealernet_proto::{
+    callcenter::v1::call_center_service_client::CallCenterServiceClient,
     customers::v1::customer_service_client::CustomerServiceClient,
     vehicles::v1::vehicle_service_client::VehicleServiceClient,
 };
@@ -176,6 +177,8 @@ pub struct TestPlatform {
 
 /// A vehicles client that sends a bearer token with every call.
 pub type VehiclesClient = VehicleServiceClient<InterceptedService<Channel, Bearer>>;
+/// A call-center client that sends a bearer token with every call.
+pub type CallCenterClient = CallCenterServiceClient<InterceptedService<Channel, Bearer>>;
 /// A customers client that sends a bearer token with every call.
 pub type CustomersClient = CustomerServiceClient<InterceptedService<Channel, Bearer>>;
 
@@ -232,6 +235,11 @@ impl TestPlatform {
     /// A vehicles client acting for `org` with `role`.
     pub fn vehicles(&self, org: &str, role: Role) -> VehiclesClient {
         VehicleServiceClient::with_interceptor(self.channel(), Bearer::valid(org, role))
+    }
+
+    /// A call-center client acting as `role` of organisation `org`.
+    pub fn callcenter(&self, org: &str, role: Role) -> CallCenterClient {
+        CallCenterServiceClient::with_interceptor(self.channel(), Bearer::valid(org, role))
     }
 
     /// A customers client sending whatever `authorization` value is given (or none).

@@ -14,17 +14,24 @@ pub enum ServiceKind {
     Customers,
     /// The vehicle lifecycle service.
     Vehicles,
+    /// The call center.
+    Callcenter,
 }
 
 impl ServiceKind {
     /// Every service, in start-up order.
-    pub const ALL: &'static [ServiceKind] = &[ServiceKind::Customers, ServiceKind::Vehicles];
+    pub const ALL: &'static [ServiceKind] = &[
+        ServiceKind::Customers,
+        ServiceKind::Vehicles,
+        ServiceKind::Callcenter,
+    ];
 
     /// The name used in `--services` and as the PostgreSQL schema.
     pub fn name(self) -> &'static str {
         match self {
             ServiceKind::Customers => "customers",
             ServiceKind::Vehicles => "vehicles",
+            ServiceKind::Callcenter => "callcenter",
         }
     }
 }
@@ -243,11 +250,12 @@ impl Config {
             Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
                 problems.push("customers_url: must start with http:// or https://".into());
             }
-            None if services.contains(&ServiceKind::Vehicles)
+            None if (services.contains(&ServiceKind::Vehicles)
+                || services.contains(&ServiceKind::Callcenter))
                 && !services.contains(&ServiceKind::Customers) =>
             {
                 problems.push(
-                    "customers_url: required when vehicles runs without customers (set DEALERNET_CUSTOMERS_URL)".into(),
+                    "customers_url: required when vehicles or callcenter runs without customers (set DEALERNET_CUSTOMERS_URL)".into(),
                 );
             }
             _ => {}

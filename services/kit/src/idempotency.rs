@@ -155,6 +155,35 @@ pub async fn finish<R: Message>(
     Ok(())
 }
 
+/// [`begin`] for an optional key: the saved response of an earlier attempt, if any.
+pub async fn replay<R: Message + Default>(
+    tx: &mut PgConnection,
+    key: Option<&IdempotencyKey>,
+) -> Result<Option<R>, IdempotencyError> {
+    match key {
+        Some(key) => match begin(tx, key).await? {
+            Begin::Replay(r) => Ok(Some(r)),
+            Begin::Fresh => Ok(None),
+        },
+        None => Ok(None),
+    }
+}
+
+/// Saves the response with its key (if any), commits the change, and hands the response
+/// back to be sent.
+pub async fn commit<R: Message>(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    key: Option<&IdempotencyKey>,
+    response: R,
+    resource: &str,
+) -> Result<R, IdempotencyError> {
+    if let Some(key) = key {
+        finish(&mut tx, key, &response, Some(resource)).await?;
+    }
+    tx.commit().await?;
+    Ok(response)
+}
+
 /// Deletes keys older than `retention_hours`; returns how many went.
 pub async fn purge(pool: &sqlx::PgPool, retention_hours: u64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(

@@ -64,6 +64,24 @@ impl PageTokens {
         tag
     }
 
+    /// Cuts a page fetched with one extra row down to `size`; the token for the next page
+    /// (the cursor of its last row, bound to `filters`) when there is one, else "".
+    pub fn next_page<T, C: Serialize>(
+        &self,
+        rows: &mut Vec<T>,
+        size: usize,
+        filters: &[u8],
+        cursor: impl Fn(&T) -> C,
+    ) -> String {
+        if rows.len() <= size {
+            return String::new();
+        }
+        rows.truncate(size);
+        rows.last()
+            .map(|last| self.seal(&cursor(last), filters))
+            .unwrap_or_default()
+    }
+
     /// Seals `cursor` for a request whose filters serialise to `filters`.
     pub fn seal<C: Serialize>(&self, cursor: &C, filters: &[u8]) -> String {
         let mut bytes = serde_json::to_vec(cursor).unwrap_or_default();

@@ -7,7 +7,7 @@ use dealernet_kit::{
 use dealernet_proto::{types::v1 as types, vehicles::v1 as pb};
 use prost_types::Timestamp;
 
-use super::{Result, commit, remember, replay, require_head_office};
+use super::{Result, commit, replay, require_head_office};
 
 use crate::{
     Error, Service,
@@ -238,15 +238,13 @@ impl Service {
         let response = pb::CreateModelResponse {
             model: Some(model_to_proto(&model)),
         };
-        remember(
-            &mut tx,
+        commit(
+            tx,
             key.as_ref(),
-            &response,
+            response,
             &format!("models/{}", model.code),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(response)
+        .await
     }
 
     pub(super) async fn get_model(&self, req: pb::GetModelRequest) -> Result<pb::GetModelResponse> {

@@ -13,7 +13,7 @@ use super::{
     Result,
     catalogue::model_code,
     correction::state_from_proto,
-    next_page, require_head_office,
+    require_head_office,
     stock::{central, customer_id},
     vehicle::{state_to_proto, vehicle_to_proto},
 };
@@ -91,9 +91,9 @@ impl Service {
         let mut vehicles =
             store::vehicle::list(&mut conn, &filter, after.as_deref().unwrap_or(""), size + 1)
                 .await?;
-        let next_page_token = next_page(&self.page_tokens, &mut vehicles, size, &bound, |v| {
-            v.vin.to_string()
-        });
+        let next_page_token = self
+            .page_tokens
+            .next_page(&mut vehicles, size, &bound, |v| v.vin.to_string());
         Ok(pb::ListVehiclesResponse {
             vehicles: vehicles.iter().map(vehicle_to_proto).collect(),
             next_page_token,

@@ -15,7 +15,7 @@ mod vehicle;
 
 use dealernet_kit::{
     auth::Principal,
-    idempotency::{self, Begin, IdempotencyKey},
+    idempotency::{self, IdempotencyKey},
 };
 use dealernet_proto::vehicles::v1::{self as pb, vehicle_service_server::VehicleService};
 use prost::Message;
@@ -30,37 +30,17 @@ pub(super) async fn replay<R: Message + Default>(
     tx: &mut PgConnection,
     key: Option<&IdempotencyKey>,
 ) -> Result<Option<R>> {
-    match key {
-        Some(key) => match idempotency::begin(tx, key).await? {
-            Begin::Replay(r) => Ok(Some(r)),
-            Begin::Fresh => Ok(None),
-        },
-        None => Ok(None),
-    }
-}
-
-pub(super) async fn remember<R: Message>(
-    tx: &mut PgConnection,
-    key: Option<&IdempotencyKey>,
-    response: &R,
-    resource: &str,
-) -> Result<()> {
-    if let Some(key) = key {
-        idempotency::finish(tx, key, response, Some(resource)).await?;
-    }
-    Ok(())
+    Ok(idempotency::replay(tx, key).await?)
 }
 
 /// Saves the response with its idempotency key, commits the change, answers.
 pub(super) async fn commit<R: Message>(
-    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    tx: sqlx::Transaction<'_, sqlx::Postgres>,
     key: Option<&IdempotencyKey>,
     response: R,
     resource: &str,
 ) -> Result<R> {
-    remember(&mut tx, key, &response, resource).await?;
-    tx.commit().await?;
-    Ok(response)
+    Ok(idempotency::commit(tx, key, response, resource).await?)
 }
 
 /// Reads a required client timestamp; `not_future` refuses one more than five minutes
@@ -89,24 +69,6 @@ pub(super) fn required_time(
             None
         }
     }
-}
-
-/// Cuts a page fetched with one extra row down to `size`; the token for the next page
-/// (the cursor of its last row, bound to `filters`) when there is one, else "".
-pub(super) fn next_page<T, C: serde::Serialize>(
-    tokens: &dealernet_kit::paging::PageTokens,
-    rows: &mut Vec<T>,
-    size: usize,
-    filters: &[u8],
-    cursor: impl Fn(&T) -> C,
-) -> String {
-    if rows.len() <= size {
-        return String::new();
-    }
-    rows.truncate(size);
-    rows.last()
-        .map(|last| tokens.seal(&cursor(last), filters))
-        .unwrap_or_default()
 }
 
 pub(super) fn require_head_office(principal: &Principal, action: &str) -> Result<()> {

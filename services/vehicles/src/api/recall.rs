@@ -13,7 +13,7 @@ use prost::Message;
 use super::{
     Result,
     catalogue::model_code,
-    commit, next_page, replay, require_head_office, required_time,
+    commit, replay, require_head_office, required_time,
     stock::central,
     vehicle::{timestamp, vehicle_name},
 };
@@ -297,9 +297,9 @@ impl Service {
         let mut campaigns =
             store::recall::list(&mut conn, status, after.as_deref().unwrap_or(""), size + 1)
                 .await?;
-        let next_page_token = next_page(&self.page_tokens, &mut campaigns, size, &filters, |c| {
-            c.code.clone()
-        });
+        let next_page_token = self
+            .page_tokens
+            .next_page(&mut campaigns, size, &filters, |c| c.code.clone());
         Ok(pb::ListRecallCampaignsResponse {
             campaigns: campaigns.iter().map(campaign_to_proto).collect(),
             next_page_token,
@@ -383,9 +383,9 @@ impl Service {
             size + 1,
         )
         .await?;
-        let next_page_token = next_page(&self.page_tokens, &mut rows, size, &filters, |r| {
-            r.vin.clone()
-        });
+        let next_page_token = self
+            .page_tokens
+            .next_page(&mut rows, size, &filters, |r| r.vin.clone());
         Ok(pb::ListAffectedVehiclesResponse {
             vehicles: rows
                 .into_iter()

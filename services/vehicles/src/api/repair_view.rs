@@ -11,7 +11,7 @@ use prost::Message;
 use uuid::Uuid;
 
 use super::{
-    Result, next_page,
+    Result,
     stock::{central, customer_id},
     vehicle::{timestamp, vehicle_name},
 };
@@ -247,7 +247,7 @@ impl Service {
         }
         let mut conn = self.pool.acquire().await?;
         let mut orders = store::repair::list(&mut conn, &filter, after, size + 1).await?;
-        let next_page_token = next_page(&self.page_tokens, &mut orders, size, &bound, |o| {
+        let next_page_token = self.page_tokens.next_page(&mut orders, size, &bound, |o| {
             (o.opened_at.timestamp_micros(), o.id)
         });
         Ok(pb::ListRepairOrdersResponse {

@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    Result, commit, remember, replay, required_time,
+    Result, commit, replay, required_time,
     vehicle::{short_text, timestamp, vehicle_name, vehicle_to_proto},
 };
 use crate::{
@@ -226,15 +226,13 @@ impl Service {
         let response = pb::DispatchShipmentResponse {
             shipment: Some(shipment_to_proto(&shipment, &vins)),
         };
-        remember(
-            &mut tx,
+        commit(
+            tx,
             key.as_ref(),
-            &response,
+            response,
             &format!("shipments/{}", shipment.id),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(response)
+        .await
     }
 
     pub(super) async fn record_transit_event(

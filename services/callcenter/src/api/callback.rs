@@ -1,0 +1,673 @@
+//! Callbacks: scheduling (consent and do-not-call checked), the agents' work queue, call
+//! attempts with their retry rules, cancelling, and the survey call after a case.
+
+use chrono::{DateTime, Duration, Utc};
+use dealernet_kit::{
+    auth::{Principal, Role},
+    error::FieldViolations,
+    idempotency::IdempotencyKey,
+    paging::PageSize,
+};
+use dealernet_proto::callcenter::v1 as pb;
+use prost::Message;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{
+    Result, commit, customer_id, phone, replay, require_desk, resource_id, text, time, timestamp,
+};
+use crate::{
+    Error, Service,
+    domain::{
+        callback::{self as rules, Next, Outcome, Policy, Purpose, Status},
+        case::Case,
+    },
+    store::{self, callback::Callback},
+};
+
+const DEFAULT_LEASE_SECS: i32 = 300;
+/// How long after resolution the survey call is placed, at the earliest.
+const SURVEY_DELAY_HOURS: i64 = 1;
+
+fn purpose_from_proto(v: i32) -> Option<Purpose> {
+    Some(match pb::CallbackPurpose::try_from(v).ok()? {
+        pb::CallbackPurpose::Unspecified => return None,
+        pb::CallbackPurpose::CustomerRequest => Purpose::CustomerRequest,
+        pb::CallbackPurpose::CaseFollowUp => Purpose::CaseFollowUp,
+        pb::CallbackPurpose::Survey => Purpose::Survey,
+        pb::CallbackPurpose::ServiceReminder => Purpose::ServiceReminder,
+        pb::CallbackPurpose::Marketing => Purpose::Marketing,
+    })
+}
+
+fn purpose_to_proto(p: Purpose) -> pb::CallbackPurpose {
+    match p {
+        Purpose::CustomerRequest => pb::CallbackPurpose::CustomerRequest,
+        Purpose::CaseFollowUp => pb::CallbackPurpose::CaseFollowUp,
+        Purpose::Survey => pb::CallbackPurpose::Survey,
+        Purpose::ServiceReminder => pb::CallbackPurpose::ServiceReminder,
+        Purpose::Marketing => pb::CallbackPurpose::Marketing,
+    }
+}
+
+fn outcome_from_proto(v: i32) -> Option<Outcome> {
+    Some(match pb::CallOutcome::try_from(v).ok()? {
+        pb::CallOutcome::Unspecified => return None,
+        pb::CallOutcome::Answered => Outcome::Answered,
+        pb::CallOutcome::Busy => Outcome::Busy,
+        pb::CallOutcome::NoAnswer => Outcome::NoAnswer,
+        pb::CallOutcome::PoweredOff => Outcome::PoweredOff,
+        pb::CallOutcome::Unreachable => Outcome::Unreachable,
+        pb::CallOutcome::WrongNumber => Outcome::WrongNumber,
+        pb::CallOutcome::Declined => Outcome::Declined,
+    })
+}
+
+fn outcome_to_proto(o: Outcome) -> pb::CallOutcome {
+    match o {
+        Outcome::Answered => pb::CallOutcome::Answered,
+        Outcome::Busy => pb::CallOutcome::Busy,
+        Outcome::NoAnswer => pb::CallOutcome::NoAnswer,
+        Outcome::PoweredOff => pb::CallOutcome::PoweredOff,
+        Outcome::Unreachable => pb::CallOutcome::Unreachable,
+        Outcome::WrongNumber => pb::CallOutcome::WrongNumber,
+        Outcome::Declined => pb::CallOutcome::Declined,
+    }
+}
+
+fn status_to_proto(s: Status) -> pb::CallbackStatus {
+    match s {
+        Status::Pending => pb::CallbackStatus::Pending,
+        Status::Claimed => pb::CallbackStatus::Claimed,
+        Status::Completed => pb::CallbackStatus::Completed,
+        Status::Stopped => pb::CallbackStatus::Stopped,
+    }
+}
+
+fn status_from_proto(v: i32) -> Option<Status> {
+    Some(match pb::CallbackStatus::try_from(v).ok()? {
+        pb::CallbackStatus::Unspecified => return None,
+        pb::CallbackStatus::Pending => Status::Pending,
+        pb::CallbackStatus::Claimed => Status::Claimed,
+        pb::CallbackStatus::Completed => Status::Completed,
+        pb::CallbackStatus::Stopped => Status::Stopped,
+    })
+}
+
+fn callback_to_proto(c: &Callback) -> pb::Callback {
+    pb::Callback {
+        name: format!("callbacks/{}", c.id),
+        customer: format!("customers/{}", c.customer),
+        phone: c.phone.clone(),
+        reason: c.reason.clone(),
+        purpose: purpose_to_proto(c.purpose) as i32,
+        case: c
+            .case_id
+            .map(|id| format!("cases/{id}"))
+            .unwrap_or_default(),
+        repair_order: c.repair_order.clone(),
+        status: status_to_proto(c.status) as i32,
+        next_attempt_time: (c.status == Status::Pending).then(|| timestamp(c.due_at)),
+        attempts: c.attempts,
+        last_outcome: c
+            .last_outcome
+            .map(|o| outcome_to_proto(o) as i32)
+            .unwrap_or_default(),
+        stop_reason: c.stop_reason.clone(),
+        claimed_by: c.claimed_by.clone(),
+        lease_expire_time: (c.status == Status::Claimed).then(|| timestamp(c.due_at)),
+        policy: Some(pb::RetryPolicy {
+            max_attempts: c.policy.max_attempts,
+            expire_time: Some(timestamp(c.policy.expire_at)),
+            calling_hours_start: c.policy.calling_start as i32,
+            calling_hours_end: c.policy.calling_end as i32,
+        }),
+        outlet: c.outlet.clone(),
+        create_time: Some(timestamp(c.create_time)),
+        stop_note: c.stop_note.clone(),
+    }
+}
+
+fn parse_policy(
+    v: &mut FieldViolations,
+    p: Option<&pb::RetryPolicy>,
+    now: DateTime<Utc>,
+) -> Policy {
+    let p = p.cloned().unwrap_or_default();
+    let max_attempts = if p.max_attempts == 0 {
+        rules::DEFAULT_MAX_ATTEMPTS
+    } else {
+        p.max_attempts
+    };
+    if !(1..=20).contains(&max_attempts) {
+        v.add("callback.policy.max_attempts", "must be 1 to 20");
+    }
+    let expire_at = time(v, "callback.policy.expire_time", p.expire_time.as_ref())
+        .unwrap_or(now + Duration::days(rules::DEFAULT_EXPIRY_DAYS));
+    if expire_at <= now {
+        v.add("callback.policy.expire_time", "must be in the future");
+    }
+    let (start, end) = match (p.calling_hours_start, p.calling_hours_end) {
+        (0, 0) => (
+            rules::DEFAULT_CALLING_START as i32,
+            rules::DEFAULT_CALLING_END as i32,
+        ),
+        pair => pair,
+    };
+    if !(0..=23).contains(&start) || !(1..=24).contains(&end) || end <= start {
+        v.add(
+            "callback.policy.calling_hours_end",
+            "calling hours must be start 0..23 and end 1..24, after the start",
+        );
+    }
+    Policy {
+        max_attempts,
+        expire_at,
+        calling_start: start.clamp(0, 23) as u32,
+        calling_end: end.clamp(1, 24) as u32,
+    }
+}
+
+/// What the survey call after a resolved case will be, decided before the transaction.
+pub(super) struct SurveyPlan {
+    customer: Uuid,
+    phone: Option<String>,
+    /// Why no survey call is placed (no consent, no number), if so.
+    refused: Option<String>,
+}
+
+impl Service {
+    /// The calling calendar of a policy (the hotline's business days).
+    async fn calling(
+        &self,
+        conn: &mut PgConnection,
+        policy: &Policy,
+    ) -> Result<dealernet_kit::calendar::Calendar> {
+        let holidays = store::desk::holidays(conn).await?;
+        Ok(policy.calling_calendar(&holidays))
+    }
+
+    pub(super) async fn schedule_callback(
+        &self,
+        principal: &Principal,
+        req: pb::ScheduleCallbackRequest,
+    ) -> Result<pb::ScheduleCallbackResponse> {
+        require_desk(principal, "scheduling callbacks")?;
+        let key = IdempotencyKey::new(principal, "ScheduleCallback", &req.request_id, &req)?;
+        let Some(c) = req.callback.as_ref() else {
+            return Err(FieldViolations::one("callback", "required").into());
+        };
+        let now = crate::now();
+        let mut v = FieldViolations::new();
+        let customer = customer_id(&mut v, "callback.customer", &c.customer);
+        let number = if c.phone.is_empty() {
+            None
+        } else {
+            phone(&mut v, "callback.phone", &c.phone)
+        };
+        let reason = text(&mut v, "callback.reason", &c.reason, true, 500);
+        let purpose = purpose_from_proto(c.purpose);
+        if purpose.is_none() {
+            v.add(
+                "callback.purpose",
+                "required: one of the CALLBACK_PURPOSE_* values",
+            );
+        }
+        let case_id = if c.case.is_empty() {
+            None
+        } else {
+            resource_id(&mut v, "callback.case", &c.case, "cases")
+        };
+        if !c.repair_order.is_empty() {
+            resource_id(
+                &mut v,
+                "callback.repair_order",
+                &c.repair_order,
+                "repairOrders",
+            );
+        }
+        let outlet = super::outlet_code(&mut v, "callback.outlet", &c.outlet);
+        let earliest = time(
+            &mut v,
+            "callback.next_attempt_time",
+            c.next_attempt_time.as_ref(),
+        )
+        .unwrap_or(now)
+        .max(now);
+        let policy = parse_policy(&mut v, c.policy.as_ref(), now);
+        let (Some(customer), Some(purpose)) = (customer, purpose) else {
+            return Err(Error::InvalidArgument(v));
+        };
+        v.into_result()?;
+        // The registry is asked before the transaction: the customer, their number, and
+        // consent for calls that need it.
+        let contact = self.registry.contact(customer, "callback").await?;
+        let number = number.or(contact.phone).ok_or_else(|| {
+            Error::refused(
+                "NO_PHONE",
+                format!("customers/{customer} has no phone number"),
+            )
+        })?;
+        if let Some(needed) = purpose.consent()
+            && let Err(why) = self.registry.may_call(contact.id, needed).await?
+        {
+            return Err(Error::refused(
+                "NO_CONSENT",
+                format!(
+                    "customers/{customer} may not be called for {}: {why}",
+                    purpose.as_str()
+                ),
+            ));
+        }
+        let mut tx = self.pool.begin().await?;
+        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+            return Ok(done);
+        }
+        if purpose.honours_do_not_call() && store::desk::is_do_not_call(&mut tx, &number).await? {
+            return Err(Error::refused(
+                "DO_NOT_CALL",
+                format!("{number} is on the do-not-call list"),
+            ));
+        }
+        if let Some(id) = case_id
+            && store::case::load(&mut tx, id, false).await?.is_none()
+        {
+            return Err(Error::case_not_found(&c.case));
+        }
+        let calling = self.calling(&mut tx, &policy).await?;
+        let due = calling
+            .next_open(earliest)
+            .filter(|due| *due < policy.expire_at)
+            .ok_or_else(|| {
+                Error::refused(
+                    "NO_CALLING_WINDOW",
+                    "no calling window opens before the callback expires",
+                )
+            })?;
+        let callback = Callback {
+            id: Uuid::now_v7(),
+            customer: contact.id,
+            phone: number,
+            reason,
+            purpose,
+            case_id,
+            repair_order: c.repair_order.clone(),
+            outlet,
+            status: Status::Pending,
+            due_at: due,
+            attempts: 0,
+            last_outcome: None,
+            stop_reason: String::new(),
+            stop_note: String::new(),
+            claimed_by: String::new(),
+            policy,
+            created_by: principal.subject().to_owned(),
+            create_time: now,
+            version: 1,
+        };
+        store::callback::insert(&mut tx, &callback).await?;
+        let name = format!("callbacks/{}", callback.id);
+        let response = pb::ScheduleCallbackResponse {
+            callback: Some(callback_to_proto(&callback)),
+        };
+        commit(tx, key.as_ref(), response, &name).await
+    }
+
+    pub(super) async fn claim_next_callback(
+        &self,
+        principal: &Principal,
+        req: pb::ClaimNextCallbackRequest,
+    ) -> Result<pb::ClaimNextCallbackResponse> {
+        if !(principal.has_role(Role::Agent) || principal.is_head_office()) {
+            return Err(Error::denied(
+                "AGENT_ROLE_REQUIRED",
+                "callbacks are claimed by hotline agents",
+            ));
+        }
+        let lease = if req.lease_seconds == 0 {
+            DEFAULT_LEASE_SECS
+        } else {
+            req.lease_seconds
+        };
+        if !(10..=3_600).contains(&lease) {
+            return Err(FieldViolations::one("lease_seconds", "must be 10 to 3,600").into());
+        }
+        loop {
+            let now = crate::now();
+            let mut conn = self.pool.acquire().await?;
+            let Some(claimed) = store::callback::claim_next(
+                &mut conn,
+                now,
+                principal.subject(),
+                now + Duration::seconds(i64::from(lease)),
+            )
+            .await?
+            else {
+                return Ok(pb::ClaimNextCallbackResponse { callback: None });
+            };
+            drop(conn);
+            // Expired, or consent withdrawn since scheduling: stopped, and the next one.
+            let stop = if now >= claimed.policy.expire_at {
+                Some("EXPIRED".to_owned())
+            } else if let Some(needed) = claimed.purpose.consent() {
+                self.registry
+                    .may_call(claimed.customer, needed)
+                    .await?
+                    .err()
+            } else {
+                None
+            };
+            match stop {
+                None => {
+                    return Ok(pb::ClaimNextCallbackResponse {
+                        callback: Some(callback_to_proto(&claimed)),
+                    });
+                }
+                Some(reason) => {
+                    self.stop_claimed(claimed.id, principal.subject(), &reason)
+                        .await?
+                }
+            }
+        }
+    }
+
+    /// Stops a callback this agent holds (consent gone, expired).
+    async fn stop_claimed(&self, id: Uuid, agent: &str, reason: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(mut c) = store::callback::load(&mut tx, id, true).await?
+            && c.status == Status::Claimed
+            && c.claimed_by == agent
+        {
+            c.status = Status::Stopped;
+            c.stop_reason = if reason == "EXPIRED" {
+                "EXPIRED".into()
+            } else {
+                "NO_CONSENT".into()
+            };
+            c.stop_note = reason.to_owned();
+            c.claimed_by.clear();
+            c.version += 1;
+            store::callback::update(&mut tx, &c).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn record_call_attempt(
+        &self,
+        principal: &Principal,
+        req: pb::RecordCallAttemptRequest,
+    ) -> Result<pb::RecordCallAttemptResponse> {
+        require_desk(principal, "recording calls")?;
+        let key = IdempotencyKey::new(principal, "RecordCallAttempt", &req.request_id, &req)?;
+        let mut v = FieldViolations::new();
+        let id = resource_id(&mut v, "name", &req.name, "callbacks");
+        let outcome = outcome_from_proto(req.outcome);
+        if outcome.is_none() {
+            v.add("outcome", "required: one of the CALL_OUTCOME_* values");
+        }
+        let notes = text(&mut v, "notes", &req.notes, false, 2_000);
+        let (Some(id), Some(outcome)) = (id, outcome) else {
+            return Err(Error::InvalidArgument(v));
+        };
+        v.into_result()?;
+        let mut tx = self.pool.begin().await?;
+        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+            return Ok(done);
+        }
+        let mut c = store::callback::load(&mut tx, id, true)
+            .await?
+            .ok_or_else(|| Error::callback_not_found(&req.name))?;
+        if c.status != Status::Claimed || c.claimed_by != principal.subject() {
+            return Err(Error::refused(
+                "CALLBACK_NOT_CLAIMED_BY_YOU",
+                format!("{} is not claimed by {}", req.name, principal.subject()),
+            ));
+        }
+        let now = crate::now();
+        c.attempts += 1;
+        store::callback::add_attempt(
+            &mut tx,
+            id,
+            c.attempts,
+            now,
+            principal.subject(),
+            outcome,
+            &notes,
+        )
+        .await?;
+        let calling = self.calling(&mut tx, &c.policy).await?;
+        c.last_outcome = Some(outcome);
+        c.claimed_by.clear();
+        match rules::after_attempt(outcome, now, c.attempts, &c.policy, &calling) {
+            Next::Completed => c.status = Status::Completed,
+            Next::Retry(at) => (c.status, c.due_at) = (Status::Pending, at),
+            Next::Stop(reason) => (c.status, c.stop_reason) = (Status::Stopped, reason.to_owned()),
+        }
+        c.version += 1;
+        store::callback::update(&mut tx, &c).await?;
+        let response = pb::RecordCallAttemptResponse {
+            callback: Some(callback_to_proto(&c)),
+        };
+        commit(tx, key.as_ref(), response, &req.name).await
+    }
+
+    pub(super) async fn cancel_callback(
+        &self,
+        principal: &Principal,
+        req: pb::CancelCallbackRequest,
+    ) -> Result<pb::CancelCallbackResponse> {
+        require_desk(principal, "cancelling callbacks")?;
+        let key = IdempotencyKey::new(principal, "CancelCallback", &req.request_id, &req)?;
+        let mut v = FieldViolations::new();
+        let id = resource_id(&mut v, "name", &req.name, "callbacks");
+        let reason = text(&mut v, "reason", &req.reason, true, 500);
+        v.into_result()?;
+        let mut tx = self.pool.begin().await?;
+        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+            return Ok(done);
+        }
+        let mut c = store::callback::load(&mut tx, id.unwrap_or_default(), true)
+            .await?
+            .ok_or_else(|| Error::callback_not_found(&req.name))?;
+        if !matches!(c.status, Status::Pending | Status::Claimed) {
+            return Err(Error::refused(
+                "CALLBACK_FINISHED",
+                format!("{} is {}", req.name, c.status.as_str()),
+            ));
+        }
+        (c.status, c.stop_reason, c.stop_note) = (Status::Stopped, "CANCELLED".into(), reason);
+        c.claimed_by.clear();
+        c.version += 1;
+        store::callback::update(&mut tx, &c).await?;
+        let response = pb::CancelCallbackResponse {
+            callback: Some(callback_to_proto(&c)),
+        };
+        commit(tx, key.as_ref(), response, &req.name).await
+    }
+
+    pub(super) async fn get_callback(
+        &self,
+        principal: &Principal,
+        req: pb::GetCallbackRequest,
+    ) -> Result<pb::GetCallbackResponse> {
+        require_desk(principal, "callbacks")?;
+        let mut v = FieldViolations::new();
+        let id = resource_id(&mut v, "name", &req.name, "callbacks");
+        v.into_result()?;
+        let mut conn = self.pool.acquire().await?;
+        let c = store::callback::load(&mut conn, id.unwrap_or_default(), false)
+            .await?
+            .ok_or_else(|| Error::callback_not_found(&req.name))?;
+        Ok(pb::GetCallbackResponse {
+            callback: Some(callback_to_proto(&c)),
+        })
+    }
+
+    pub(super) async fn list_callbacks(
+        &self,
+        principal: &Principal,
+        req: pb::ListCallbacksRequest,
+    ) -> Result<pb::ListCallbacksResponse> {
+        require_desk(principal, "callbacks")?;
+        let mut v = FieldViolations::new();
+        let mut statuses = Vec::new();
+        for (i, s) in req.statuses.iter().enumerate() {
+            match status_from_proto(*s) {
+                Some(s) => statuses.push(s),
+                None => v.add(format!("statuses[{i}]"), "not a callback status"),
+            }
+        }
+        let customer = if req.customer.is_empty() {
+            None
+        } else {
+            customer_id(&mut v, "customer", &req.customer)
+        };
+        let size = PageSize::STANDARD
+            .resolve(req.page_size)
+            .map_err(|e| v.append(e))
+            .unwrap_or(0);
+        let bound = pb::ListCallbacksRequest {
+            page_size: 0,
+            page_token: String::new(),
+            ..req.clone()
+        }
+        .encode_to_vec();
+        let after = self
+            .page_tokens
+            .open::<(i64, Uuid)>(&req.page_token, &bound)
+            .map_err(|e| v.append(e.violation()))
+            .unwrap_or(None)
+            .and_then(|(micros, id)| Some((DateTime::from_timestamp_micros(micros)?, id)));
+        v.into_result()?;
+        let mut conn = self.pool.acquire().await?;
+        let mut rows =
+            store::callback::list(&mut conn, &statuses, customer, after, size + 1).await?;
+        let next_page_token = self.page_tokens.next_page(&mut rows, size, &bound, |c| {
+            (c.due_at.timestamp_micros(), c.id)
+        });
+        Ok(pb::ListCallbacksResponse {
+            callbacks: rows.iter().map(callback_to_proto).collect(),
+            next_page_token,
+        })
+    }
+
+    pub(super) async fn add_do_not_call(
+        &self,
+        principal: &Principal,
+        req: pb::AddDoNotCallRequest,
+    ) -> Result<pb::AddDoNotCallResponse> {
+        require_desk(principal, "the do-not-call list")?;
+        let key = IdempotencyKey::new(principal, "AddDoNotCall", &req.request_id, &req)?;
+        let mut v = FieldViolations::new();
+        let number = phone(&mut v, "phone", &req.phone);
+        let reason = text(&mut v, "reason", &req.reason, true, 500);
+        let Some(number) = number else {
+            return Err(Error::InvalidArgument(v));
+        };
+        v.into_result()?;
+        let mut tx = self.pool.begin().await?;
+        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+            return Ok(done);
+        }
+        store::desk::add_do_not_call(&mut tx, &number, &reason, principal.subject(), crate::now())
+            .await?;
+        let stopped = store::callback::stop_for_phone(&mut tx, &number).await?;
+        let response = pb::AddDoNotCallResponse {
+            callbacks_stopped: stopped as i32,
+        };
+        commit(tx, key.as_ref(), response, &format!("doNotCall/{number}")).await
+    }
+
+    /// Asks the registry whether the survey call after resolving case `name` may be
+    /// placed: the customer's number and SURVEYS consent.
+    pub(super) async fn survey_plan(
+        &self,
+        principal: &Principal,
+        name: &str,
+    ) -> Result<Option<SurveyPlan>> {
+        let Ok(case) = self.readable_case(principal, name, "name").await else {
+            return Ok(None); // refused later, under the lock, with the proper error
+        };
+        let contact = self.registry.contact(case.customer, "case survey").await?;
+        let refused = match self
+            .registry
+            .may_call(contact.id, rules::ConsentNeeded::Surveys)
+            .await?
+        {
+            Ok(()) if contact.phone.is_some() => None,
+            Ok(()) => Some("NO_PHONE".to_owned()),
+            Err(why) => Some(why),
+        };
+        Ok(Some(SurveyPlan {
+            customer: contact.id,
+            phone: contact.phone,
+            refused,
+        }))
+    }
+
+    /// Schedules the survey call for a resolved case, or notes on the case why not.
+    pub(super) async fn schedule_survey(
+        &self,
+        tx: &mut PgConnection,
+        principal: &Principal,
+        case: &Case,
+        plan: SurveyPlan,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let policy = Policy {
+            max_attempts: rules::DEFAULT_MAX_ATTEMPTS,
+            expire_at: now + Duration::days(rules::DEFAULT_EXPIRY_DAYS),
+            calling_start: rules::DEFAULT_CALLING_START,
+            calling_end: rules::DEFAULT_CALLING_END,
+        };
+        let mut refused = plan.refused;
+        if refused.is_none()
+            && let Some(number) = &plan.phone
+            && store::desk::is_do_not_call(tx, number).await?
+        {
+            refused = Some("DO_NOT_CALL".into());
+        }
+        let calling = self.calling(tx, &policy).await?;
+        let due = calling.next_open(now + Duration::hours(SURVEY_DELAY_HOURS));
+        match (refused, plan.phone, due) {
+            (None, Some(number), Some(due)) => {
+                let callback = Callback {
+                    id: Uuid::now_v7(),
+                    customer: plan.customer,
+                    phone: number,
+                    reason: format!("satisfaction survey for case: {}", case.subject),
+                    purpose: Purpose::Survey,
+                    case_id: Some(case.id),
+                    repair_order: String::new(),
+                    outlet: case.outlet.clone(),
+                    status: Status::Pending,
+                    due_at: due,
+                    attempts: 0,
+                    last_outcome: None,
+                    stop_reason: String::new(),
+                    stop_note: String::new(),
+                    claimed_by: String::new(),
+                    policy,
+                    created_by: principal.subject().to_owned(),
+                    create_time: now,
+                    version: 1,
+                };
+                store::callback::insert(tx, &callback).await?;
+            }
+            (why, ..) => {
+                let why = why.unwrap_or_else(|| "NO_CALLING_WINDOW".into());
+                store::case::add_note(
+                    tx,
+                    case.id,
+                    now,
+                    "callcenter",
+                    "CALLCENTER",
+                    &format!("no survey call scheduled: {why}"),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,371 @@
+//! Cases: open (with routing and an SLA clock), update, move along the workflow, notes.
+
+use dealernet_kit::{auth::Principal, error::FieldViolations, idempotency::IdempotencyKey};
+use dealernet_proto::callcenter::v1 as pb;
+use uuid::Uuid;
+
+use super::{
+    Result,
+    case_view::{case_to_proto, may_read, priority_from_proto, status_from_proto, type_from_proto},
+    code, commit, customer_id, outlet_code, replay, require_desk, text, timestamp, vehicle_vin,
+};
+use crate::{
+    Error, Service,
+    domain::{
+        case::{Case, CaseType, HOTLINE, Status},
+        sla::{self, SlaState},
+    },
+    store,
+};
+
+const MAX_SUBJECT: usize = 200;
+const MAX_TEXT: usize = 4_000;
+
+/// `models/{code}` or empty.
+fn model(v: &mut FieldViolations, field: &str, name: &str) -> String {
+    if name.is_empty() {
+        return String::new();
+    }
+    match name.strip_prefix("models/") {
+        Some(c)
+            if (2..=20).contains(&c.len())
+                && c.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-') =>
+        {
+            c.to_owned()
+        }
+        _ => {
+            v.add(
+                field,
+                format!("'{name}' is not a model name (models/{{code}})"),
+            );
+            String::new()
+        }
+    }
+}
+
+impl Service {
+    pub(super) async fn open_case(
+        &self,
+        principal: &Principal,
+        req: pb::OpenCaseRequest,
+    ) -> Result<pb::OpenCaseResponse> {
+        require_desk(principal, "opening cases")?;
+        let key = IdempotencyKey::new(principal, "OpenCase", &req.request_id, &req)?;
+        let Some(c) = req.case.as_ref() else {
+            return Err(FieldViolations::one("case", "required").into());
+        };
+        let mut v = FieldViolations::new();
+        let case_type = type_from_proto(c.r#type);
+        if case_type.is_none() {
+            v.add("case.type", "required: one of the CASE_TYPE_* values");
+        }
+        let priority = priority_from_proto(c.priority);
+        if priority.is_none() {
+            v.add("case.priority", "required: one of the PRIORITY_* values");
+        }
+        let customer = customer_id(&mut v, "case.customer", &c.customer);
+        let vin = vehicle_vin(&mut v, "case.vehicle", &c.vehicle);
+        let outlet = outlet_code(&mut v, "case.outlet", &c.outlet);
+        let subject = text(&mut v, "case.subject", &c.subject, true, MAX_SUBJECT);
+        let description = text(&mut v, "case.description", &c.description, false, MAX_TEXT);
+        let category = code(
+            &mut v,
+            "case.category",
+            &c.category,
+            case_type == Some(CaseType::Complaint),
+        );
+        let model_code = model(&mut v, "case.model", &c.model);
+        let preferred = outlet_code(&mut v, "preferred_outlet", &req.preferred_outlet);
+        let (Some(case_type), Some(priority), Some(customer)) = (case_type, priority, customer)
+        else {
+            return Err(Error::InvalidArgument(v));
+        };
+        v.into_result()?;
+        // Asked before the transaction: no row lock is held across a network call.
+        let contact = self.registry.contact(customer, "hotline case").await?;
+        let routed_outlet = match case_type {
+            CaseType::SalesLead if preferred.is_empty() => contact.preferred_dealer.clone(),
+            CaseType::ServiceRequest if preferred.is_empty() => contact.preferred_station.clone(),
+            CaseType::SalesLead | CaseType::ServiceRequest => preferred,
+            _ => String::new(),
+        };
+        let outlet = if outlet.is_empty() {
+            routed_outlet
+        } else {
+            outlet
+        };
+        let mut tx = self.pool.begin().await?;
+        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+            return Ok(done);
+        }
+        let now = crate::now();
+        let (targets, _outlet_calendar) = self.targets(&mut tx, case_type, priority).await?;
+        let calendar_name = HOTLINE.to_owned();
+        let calendar = self.calendar(&mut tx, &calendar_name).await?;
+        let clock = sla::start(&calendar, now, targets).ok_or_else(|| {
+            Error::refused(
+                "CALENDAR_NEVER_OPEN",
+                "the case's calendar has no open hours",
+            )
+        })?;
+        let case = Case {
+            id: Uuid::now_v7(),
+            case_type,
+            priority,
+            status: Status::New,
+            customer: contact.id,
+            vin,
+            outlet,
+            team: case_type.team(),
+            assignee: String::new(),
+            subject,
+            description,
+            category,
+            model_code,
+            lead: String::new(),
+            calendar: calendar_name,
+            clock,
+            first_response_at: None,
+            paused_at: None,
+            next_check_at: sla::next_check(clock, false, SlaState::Ok),
+            sla_state: SlaState::Ok,
+            escalations: 0,
+            created_by: principal.subject().to_owned(),
+            create_time: now,
+            update_time: now,
+            resolve_time: None,
+            close_time: None,
+            version: 1,
+        };
+        store::case::insert(&mut tx, &case).await?;
+        let name = format!("cases/{}", case.id);
+        let response = pb::OpenCaseResponse {
+            case: Some(case_to_proto(&case)),
+        };
+        commit(tx, key.as_ref(), response, &name).await
+    }
+
+    /// Loads and locks a case for a change by the hotline.
+    async fn case_for_change(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        name: &str,
+        field: &str,
+    ) -> Result<Case> {
+        let mut v = FieldViolations::new();
+        let id = super::resource_id(&mut v, field, name, "cases");
+        v.into_result()?;
+        store::case::load(tx, id.unwrap_or_default(), true)
+            .await?
+            .ok_or_else(|| Error::case_not_found(name))
+    }
+
+    pub(super) async fn update_case(
+        &self,
+        principal: &Principal,
+        req: pb::UpdateCaseRequest,
+    ) -> Result<pb::UpdateCaseResponse> {
+        require_desk(principal, "changing cases")?;
+        let key = IdempotencyKey::new(principal, "UpdateCase", &req.request_id, &req)?;
+        let Some(c) = req.case.as_ref() else {
+            return Err(FieldViolations::one("case", "required").into());
+        };
+        let paths = req
+            .update_mask
+            .as_ref()
+            .map(|m| m.paths.clone())
+            .unwrap_or_default();
+        let mut v = FieldViolations::new();
+        if paths.is_empty() {
+            v.add("update_mask", "required: the fields to change");
+        }
+        let mut tx = self.pool.begin().await?;
+        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+            return Ok(done);
+        }
+        let mut case = self.case_for_change(&mut tx, &c.name, "case.name").await?;
+        if !c.etag.is_empty() && c.etag != format!("\"{}\"", case.version) {
+            return Err(Error::EtagMismatch);
+        }
+        for path in &paths {
+            match path.as_str() {
+                "priority" => match priority_from_proto(c.priority) {
+                    Some(p) => case.priority = p,
+                    None => v.add("case.priority", "one of the PRIORITY_* values"),
+                },
+                "subject" => {
+                    case.subject = text(&mut v, "case.subject", &c.subject, true, MAX_SUBJECT)
+                }
+                "description" => {
+                    case.description =
+                        text(&mut v, "case.description", &c.description, false, MAX_TEXT)
+                }
+                "category" => {
+                    case.category = code(
+                        &mut v,
+                        "case.category",
+                        &c.category,
+                        case.case_type == CaseType::Complaint,
+                    )
+                }
+                "vehicle" => case.vin = vehicle_vin(&mut v, "case.vehicle", &c.vehicle),
+                "model" => case.model_code = model(&mut v, "case.model", &c.model),
+                "assignee" => {
+                    case.assignee = text(&mut v, "case.assignee", &c.assignee, false, 100)
+                }
+                "outlet" => case.outlet = outlet_code(&mut v, "case.outlet", &c.outlet),
+                other => v.add("update_mask", format!("'{other}' cannot be changed")),
+            }
+        }
+        v.into_result()?;
+        case.version += 1;
+        case.update_time = crate::now();
+        store::case::update(&mut tx, &case).await?;
+        let response = pb::UpdateCaseResponse {
+            case: Some(case_to_proto(&case)),
+        };
+        commit(tx, key.as_ref(), response, &c.name).await
+    }
+
+    pub(super) async fn transition_case(
+        &self,
+        principal: &Principal,
+        req: pb::TransitionCaseRequest,
+    ) -> Result<pb::TransitionCaseResponse> {
+        require_desk(principal, "moving cases")?;
+        let key = IdempotencyKey::new(principal, "TransitionCase", &req.request_id, &req)?;
+        let mut v = FieldViolations::new();
+        let to = status_from_proto(req.status);
+        if to.is_none() {
+            v.add("status", "required: one of the CASE_STATUS_* values");
+        }
+        let assignee = text(&mut v, "assignee", &req.assignee, false, 100);
+        let Some(to) = to else {
+            return Err(Error::InvalidArgument(v));
+        };
+        v.into_result()?;
+        let mut survey = None;
+        if to == Status::Resolved {
+            // The follow-up call, asked of the registry before any lock is taken.
+            survey = self.survey_plan(principal, &req.name).await?;
+        }
+        let mut tx = self.pool.begin().await?;
+        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+            return Ok(done);
+        }
+        let mut case = self.case_for_change(&mut tx, &req.name, "name").await?;
+        if !req.etag.is_empty() && req.etag != format!("\"{}\"", case.version) {
+            return Err(Error::EtagMismatch);
+        }
+        case.status.check_move(to).map_err(|reason| {
+            Error::refused(
+                reason,
+                format!(
+                    "{} cannot go from {} to {}",
+                    req.name,
+                    case.status.as_str(),
+                    to.as_str()
+                ),
+            )
+        })?;
+        let now = crate::now();
+        let calendar = self.calendar(&mut tx, &case.calendar).await?;
+        if let Some(paused_at) = case.paused_at.take() {
+            case.clock = sla::resume(&calendar, case.clock, paused_at, now);
+        }
+        match to {
+            Status::Assigned => {
+                case.assignee = if assignee.is_empty() {
+                    principal.subject().to_owned()
+                } else {
+                    assignee
+                };
+            }
+            Status::WaitingOnCustomer => case.paused_at = Some(now),
+            Status::Resolved => case.resolve_time = Some(now),
+            Status::Closed => case.close_time = Some(now),
+            Status::Reopened => {
+                // A fresh resolution target from now; the first response stays done.
+                let (targets, _) = self.targets(&mut tx, case.case_type, case.priority).await?;
+                let fresh = sla::start(&calendar, now, targets).ok_or_else(|| {
+                    Error::refused(
+                        "CALENDAR_NEVER_OPEN",
+                        "the case's calendar has no open hours",
+                    )
+                })?;
+                case.clock.resolution_warn = fresh.resolution_warn;
+                case.clock.resolution_due = fresh.resolution_due;
+                case.sla_state = SlaState::Ok;
+                (case.resolve_time, case.close_time) = (None, None);
+            }
+            Status::New | Status::InProgress => {}
+        }
+        if to.responds() && case.first_response_at.is_none() {
+            case.first_response_at = Some(now);
+        }
+        case.status = to;
+        let responded = case.first_response_at.is_some();
+        if to.clock_runs() {
+            let state = sla::state_at(now, case.clock, responded);
+            // A running clock only gets worse; a state the sweeper recorded stays.
+            if state != SlaState::Ok || to == Status::Reopened {
+                case.sla_state = state;
+            }
+            case.next_check_at = sla::next_check(case.clock, responded, case.sla_state);
+        } else {
+            case.next_check_at = None;
+        }
+        case.version += 1;
+        case.update_time = now;
+        store::case::update(&mut tx, &case).await?;
+        if let Some(plan) = survey {
+            self.schedule_survey(&mut tx, principal, &case, plan, now)
+                .await?;
+        }
+        let response = pb::TransitionCaseResponse {
+            case: Some(case_to_proto(&case)),
+        };
+        commit(tx, key.as_ref(), response, &req.name).await
+    }
+
+    pub(super) async fn add_case_note(
+        &self,
+        principal: &Principal,
+        req: pb::AddCaseNoteRequest,
+    ) -> Result<pb::AddCaseNoteResponse> {
+        let key = IdempotencyKey::new(principal, "AddCaseNote", &req.request_id, &req)?;
+        let mut v = FieldViolations::new();
+        let note = text(&mut v, "text", &req.text, true, MAX_TEXT);
+        v.into_result()?;
+        let mut tx = self.pool.begin().await?;
+        if let Some(done) = replay(&mut tx, key.as_ref()).await? {
+            return Ok(done);
+        }
+        let case = self.case_for_change(&mut tx, &req.name, "name").await?;
+        // An outlet may add notes to the cases that concern it (and sees no others).
+        if !may_read(principal, &case) {
+            return Err(Error::case_not_found(&req.name));
+        }
+        let now = crate::now();
+        let sequence = store::case::add_note(
+            &mut tx,
+            case.id,
+            now,
+            principal.subject(),
+            principal.organization(),
+            &note,
+        )
+        .await?;
+        let response = pb::AddCaseNoteResponse {
+            note: Some(pb::CaseNote {
+                sequence,
+                time: Some(timestamp(now)),
+                author: principal.subject().to_owned(),
+                organization: principal.organization().to_owned(),
+                text: note,
+            }),
+        };
+        commit(tx, key.as_ref(), response, &req.name).await
+    }
+}

@@ -1,0 +1,5 @@
+//! The hotline's rules, no IO.
+
+pub mod callback;
+pub mod case;
+pub mod sla;

@@ -1,0 +1,5 @@
+//! PostgreSQL persistence of the call center. Functions take the caller's connection.
+
+pub mod callback;
+pub mod case;
+pub mod desk;
