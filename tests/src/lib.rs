@@ -227,7 +227,7 @@ impl TestPlatform {
         self.channel.clone()
     }
 
-    /// A customers client acting as `subject` of `org` with `role`.
+    /// A customers client acting as `role` of organisation `org`.
     pub fn customers(&self, org: &str, role: Role) -> CustomersClient {
         CustomerServiceClient::with_interceptor(self.channel(), Bearer::valid(org, role))
     }
@@ -240,6 +240,14 @@ impl TestPlatform {
     /// A call-center client acting as `role` of organisation `org`.
     pub fn callcenter(&self, org: &str, role: Role) -> CallCenterClient {
         CallCenterServiceClient::with_interceptor(self.channel(), Bearer::valid(org, role))
+    }
+
+    /// A call-center client acting as the person `subject` of `org` with `role`.
+    pub fn callcenter_as(&self, subject: &str, org: &str, role: Role) -> CallCenterClient {
+        CallCenterServiceClient::with_interceptor(
+            self.channel(),
+            Bearer::person(subject, org, role),
+        )
     }
 
     /// A customers client sending whatever `authorization` value is given (or none).
@@ -289,6 +297,16 @@ impl Bearer {
             Principal::new(&format!("{}.user", role.name()), org, &[role]).expect("principal");
         let token = TokenKeys::new(SecretString::from(secret.to_owned())).mint(&principal, ttl);
         Bearer(Some(format!("Bearer {token}")), Some(TEST_PURPOSE.into()))
+    }
+
+    /// A valid token for the person `subject` of `org` with `role`.
+    pub fn person(subject: &str, org: &str, role: Role) -> Bearer {
+        let principal = Principal::new(subject, org, &[role]).expect("principal");
+        let keys = TokenKeys::new(SecretString::from(TEST_JWT_SECRET.to_owned()));
+        Bearer(
+            Some(format!("Bearer {}", keys.mint(&principal, 3600))),
+            Some(TEST_PURPOSE.into()),
+        )
     }
 
     /// The same token without a declared purpose.

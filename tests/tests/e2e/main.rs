@@ -2,12 +2,14 @@
 
 mod audit;
 mod auth;
+mod callbacks;
 mod concurrency;
 mod consent;
 mod customers;
 mod duplicates;
 mod erasure;
 mod feed;
+mod hotline;
 mod kill;
 mod list;
 mod merge;
