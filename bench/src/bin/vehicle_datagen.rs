@@ -12,7 +12,7 @@ use std::{sync::mpsc, time::Instant};
 use anyhow::{Context, bail};
 use clap::Parser;
 use dealernet_bench::vehicles::{
-    self, CATALOGUE, FIRST_NEW, life::Life, rows, rows::Batch, rows::Shape,
+    self, CATALOGUE, FIRST_NEW, life::Life, repairs, rows, rows::Batch, rows::Shape,
 };
 use dealernet_kit::db;
 use dealernet_vehicles::{
@@ -143,9 +143,9 @@ async fn main() -> anyhow::Result<()> {
     // Repair orders per year of use, so that the expected number of lines is the target.
     let started = Instant::now();
     let years: f64 = (1..=args.vehicles)
-        .map(|n| rows::years_of_service(&Life::new(n)))
+        .map(|n| repairs::years_of_service(&Life::new(n)))
         .sum();
-    let orders = args.repair_lines as f64 / rows::MEAN_LINES;
+    let orders = args.repair_lines as f64 / repairs::MEAN_LINES;
     let shape = Shape {
         customers: args.customers,
         orders_per_year: if years > 0.0 { orders / years } else { 0.0 },

@@ -14,6 +14,7 @@
 //! (StreamProduction, the COPY comparison, pgbench) take numbers from [`FIRST_NEW`] up.
 
 pub mod life;
+pub mod repairs;
 pub mod rows;
 
 use chrono::{DateTime, NaiveDate, Utc};
