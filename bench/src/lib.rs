@@ -1,8 +1,12 @@
-//! Shared by the benchmark tools: the deterministic key space.
+//! Shared by the benchmark tools: the deterministic key spaces.
 //!
 //! Customer `n` (1..=N) has an id and a mobile number that the data generator, the load
 //! generator and the pgbench scripts (`bench/sql/*.sql`) all compute the same way, so a
-//! load run can hit existing customers without first reading the database.
+//! load run can hit existing customers without first reading the database. Vehicles work
+//! the same way: see [`vehicles`].
+
+pub mod copy_text;
+pub mod vehicles;
 
 use dealernet_customers::demo::{Person, Rng};
 use uuid::Uuid;

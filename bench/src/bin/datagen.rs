@@ -184,9 +184,10 @@ async fn main() -> anyhow::Result<()> {
         if !args.truncate {
             bail!("the customer table is not empty: pass --truncate to replace its contents");
         }
+        // CASCADE: consent, relationships, erasure and merge records reference customers too.
         sqlx::query(
             "TRUNCATE customer, customer_phone, customer_email, external_id, customer_link, \
-             resolve_claim, idempotency",
+             resolve_claim, idempotency CASCADE",
         )
         .execute(&mut conn)
         .await?;

@@ -1,0 +1,140 @@
+-- repair-cycle, as the service is EXPECTED to run it: the repair-order RPCs are not
+-- implemented yet, so these statements follow the proto (repair.proto), the schema
+-- (migrations/vehicles/0006_repair_orders.sql) and the patterns of the existing handlers
+-- (idempotency begin/finish, the row locked FOR UPDATE, store::vehicle::add_odometer_reading).
+-- Re-align it statement for statement with services/vehicles once the handlers land.
+-- One pgbench transaction is one whole cycle of seven service transactions:
+--   OpenRepairOrder: lock the vehicle; insert the order (customer = the owner); record the
+--     check-in odometer as add_odometer_reading does (max, flag later readings, insert);
+--     latest reading; store::vehicle::update with the new odometer (no timeline entry).
+--   AddRepairOrderLine x3 (1.2 h labour, 1 filter, 4 L oil, all CUSTOMER): lock the order;
+--     next line number; insert the line; bump the order's version; read the lines back.
+--   SetRepairOrderStatus IN_PROGRESS, COMPLETED (count lines, complete remedied recalls,
+--     set diagnosis), CLOSED (sum the lines into the totals): lock, update, read lines.
+-- Every mutation carries a request id (idempotency begin + finish with a 400-byte response).
+-- The VIN and the order id are fetched in one extra round trip before the cycle (the server
+-- computes the VIN's text and generates the id in-process).
+-- Vehicles: one of the older models (m < 16), all of which are DELIVERED, as
+-- dealernet_bench::vehicles::random_repairable picks them.
+-- Run with: pgbench -n -M prepared -D vehicles=N -D station=S3001 -f vehicle_repair_cycle.sql
+--   (search_path=vehicles). VIN of vehicle n: see vehicle_get.sql.
+\set n 20 * random(0, :vehicles / 20 - 1) + random(1, 16)
+\set m (:n - 1) % 20
+\set mm :m + 1
+\set y :m * 9 / 20
+\set yv case when :y = 0 then 2 when :y = 1 then 3 when :y = 2 then 4 when :y = 3 then 5 when :y = 4 then 7 when :y = 5 then 9 when :y = 6 then 2 when :y = 7 then 3 else 5 end
+\set c (121 + 4 * (:mm / 10) + 3 * (:mm % 10) + 9 * :yv + 8 * (:n / 1000000) + 7 * (:n / 100000 % 10) + 6 * (:n / 10000 % 10) + 5 * (:n / 1000 % 10) + 4 * (:n / 100 % 10) + 3 * (:n / 10 % 10) + 2 * (:n % 10)) % 11
+\set r random(1, 9000000000000000000)
+\set hi random(0, 4294967295)
+\set lo random(0, 281474976710655)
+\set km random(200000, 400000)
+SELECT 'LDNV' || lpad(:mm::text, 2, '0') || 'B1' || substr('0123456789X', :c + 1, 1) || substr('KLMNPRSTV', :y + 1, 1) || lpad(:n::text, 7, '0') AS vin,
+       lpad(to_hex(:hi::bigint), 8, '0') || '-0000-7000-8000-' || lpad(to_hex(:lo::bigint), 12, '0') AS ro \gset
+-- OpenRepairOrder
+BEGIN;
+INSERT INTO idempotency (scope, request_id, method, request_hash)
+VALUES (:station, 'pgbench-' || :client_id || '-' || :r || '-open', 'OpenRepairOrder', sha256(('pgbench' || :r || 'open')::bytea))
+ON CONFLICT (scope, request_id) DO NOTHING;
+SELECT vin, model_code, state, plant, line, built_at, engine_number, colour, holder_outlet, owner_id, odometer_km, version, create_time, update_time, reserved_for, reserved_until, odometer_rollback_suspected FROM vehicle WHERE vin = :vin FOR UPDATE \gset v_
+INSERT INTO repair_order (id, vin, station, customer_id, service_advisor, complaint, diagnosis, odometer_km, status, currency_code, opened_at, version, update_time)
+VALUES (:ro, :vin, :station, :v_owner_id, 'SA0001', '定期保养', '', :km, 'OPEN', 'CNY', now(), 1, now());
+SELECT max(km) FROM odometer_reading WHERE vin = :vin AND at <= now();
+UPDATE odometer_reading SET suspected_rollback = true WHERE vin = :vin AND at > now() AND km < :km;
+INSERT INTO odometer_reading (vin, at, km, source, suspected_rollback, recorded_by) VALUES (:vin, now(), :km, 'REPAIR_ORDER', false, :station);
+SELECT km FROM odometer_reading WHERE vin = :vin ORDER BY at DESC LIMIT 1;
+UPDATE vehicle SET state = :v_state, holder_outlet = :v_holder_outlet, owner_id = :v_owner_id, odometer_km = :km,
+    reserved_for = NULL, reserved_until = NULL, version = :v_version + 1, update_time = now(), odometer_rollback_suspected = false
+WHERE vin = :vin;
+UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
+WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-open';
+COMMIT;
+-- AddRepairOrderLine (line0)
+BEGIN;
+INSERT INTO idempotency (scope, request_id, method, request_hash)
+VALUES (:station, 'pgbench-' || :client_id || '-' || :r || '-line0', 'AddRepairOrderLine', sha256(('pgbench' || :r || 'line0')::bytea))
+ON CONFLICT (scope, request_id) DO NOTHING;
+SELECT id, vin, station, customer_id, service_advisor, complaint, diagnosis, odometer_km, status, currency_code, opened_at, completed_at, closed_at, labour_hundredths, labour_minor, parts_minor, customer_minor, warranty_minor, goodwill_minor, recall_minor, version, update_time FROM repair_order WHERE id = :ro FOR UPDATE;
+SELECT coalesce(max(line_no), 0) + 1 FROM repair_order_line WHERE repair_order_id = :ro;
+INSERT INTO repair_order_line (repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time)
+VALUES (:ro, 1, 'LABOUR', 'CUSTOMER', '', '更换机油及机油滤清器', 'LOF-01', 120, 'T00001', NULL, NULL, NULL, NULL, 28000, 33600, NULL, now());
+UPDATE repair_order SET version = version + 1, update_time = now() WHERE id = :ro;
+SELECT repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
+WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-line0';
+COMMIT;
+-- AddRepairOrderLine (line1)
+BEGIN;
+INSERT INTO idempotency (scope, request_id, method, request_hash)
+VALUES (:station, 'pgbench-' || :client_id || '-' || :r || '-line1', 'AddRepairOrderLine', sha256(('pgbench' || :r || 'line1')::bytea))
+ON CONFLICT (scope, request_id) DO NOTHING;
+SELECT id, vin, station, customer_id, service_advisor, complaint, diagnosis, odometer_km, status, currency_code, opened_at, completed_at, closed_at, labour_hundredths, labour_minor, parts_minor, customer_minor, warranty_minor, goodwill_minor, recall_minor, version, update_time FROM repair_order WHERE id = :ro FOR UPDATE;
+SELECT coalesce(max(line_no), 0) + 1 FROM repair_order_line WHERE repair_order_id = :ro;
+INSERT INTO repair_order_line (repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time)
+VALUES (:ro, 2, 'PART', 'CUSTOMER', '', '机油滤清器', NULL, NULL, NULL, '15400-DN-003', 'B2611-01', NULL, 1, 4800, 4800, NULL, now());
+UPDATE repair_order SET version = version + 1, update_time = now() WHERE id = :ro;
+SELECT repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
+WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-line1';
+COMMIT;
+-- AddRepairOrderLine (line2)
+BEGIN;
+INSERT INTO idempotency (scope, request_id, method, request_hash)
+VALUES (:station, 'pgbench-' || :client_id || '-' || :r || '-line2', 'AddRepairOrderLine', sha256(('pgbench' || :r || 'line2')::bytea))
+ON CONFLICT (scope, request_id) DO NOTHING;
+SELECT id, vin, station, customer_id, service_advisor, complaint, diagnosis, odometer_km, status, currency_code, opened_at, completed_at, closed_at, labour_hundredths, labour_minor, parts_minor, customer_minor, warranty_minor, goodwill_minor, recall_minor, version, update_time FROM repair_order WHERE id = :ro FOR UPDATE;
+SELECT coalesce(max(line_no), 0) + 1 FROM repair_order_line WHERE repair_order_id = :ro;
+INSERT INTO repair_order_line (repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time)
+VALUES (:ro, 3, 'PART', 'CUSTOMER', '', '机油 5W-30 1L', NULL, NULL, NULL, '08880-DN-5W30', 'B2611-01', NULL, 4, 6500, 26000, NULL, now());
+UPDATE repair_order SET version = version + 1, update_time = now() WHERE id = :ro;
+SELECT repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
+WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-line2';
+COMMIT;
+-- SetRepairOrderStatus IN_PROGRESS
+BEGIN;
+INSERT INTO idempotency (scope, request_id, method, request_hash)
+VALUES (:station, 'pgbench-' || :client_id || '-' || :r || '-progress', 'SetRepairOrderStatus', sha256(('pgbench' || :r || 'progress')::bytea))
+ON CONFLICT (scope, request_id) DO NOTHING;
+SELECT id, vin, station, customer_id, service_advisor, complaint, diagnosis, odometer_km, status, currency_code, opened_at, completed_at, closed_at, labour_hundredths, labour_minor, parts_minor, customer_minor, warranty_minor, goodwill_minor, recall_minor, version, update_time FROM repair_order WHERE id = :ro FOR UPDATE;
+UPDATE repair_order SET status = 'IN_PROGRESS', version = version + 1, update_time = now() WHERE id = :ro;
+SELECT repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
+WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-progress';
+COMMIT;
+-- SetRepairOrderStatus COMPLETED
+BEGIN;
+INSERT INTO idempotency (scope, request_id, method, request_hash)
+VALUES (:station, 'pgbench-' || :client_id || '-' || :r || '-complete', 'SetRepairOrderStatus', sha256(('pgbench' || :r || 'complete')::bytea))
+ON CONFLICT (scope, request_id) DO NOTHING;
+SELECT id, vin, station, customer_id, service_advisor, complaint, diagnosis, odometer_km, status, currency_code, opened_at, completed_at, closed_at, labour_hundredths, labour_minor, parts_minor, customer_minor, warranty_minor, goodwill_minor, recall_minor, version, update_time FROM repair_order WHERE id = :ro FOR UPDATE;
+SELECT count(*) FROM repair_order_line WHERE repair_order_id = :ro;
+UPDATE recall_vehicle SET completed_at = now(), completed_by = :station, repair_order_id = :ro
+WHERE vin = :vin AND completed_at IS NULL
+  AND campaign_code IN (SELECT recall_campaign FROM repair_order_line WHERE repair_order_id = :ro AND pay_type = 'RECALL');
+UPDATE repair_order SET status = 'COMPLETED', diagnosis = '按保养手册完成定期保养，车辆状况良好', completed_at = now(),
+    version = version + 1, update_time = now() WHERE id = :ro;
+SELECT repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
+WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-complete';
+COMMIT;
+-- SetRepairOrderStatus CLOSED
+BEGIN;
+INSERT INTO idempotency (scope, request_id, method, request_hash)
+VALUES (:station, 'pgbench-' || :client_id || '-' || :r || '-close', 'SetRepairOrderStatus', sha256(('pgbench' || :r || 'close')::bytea))
+ON CONFLICT (scope, request_id) DO NOTHING;
+SELECT id, vin, station, customer_id, service_advisor, complaint, diagnosis, odometer_km, status, currency_code, opened_at, completed_at, closed_at, labour_hundredths, labour_minor, parts_minor, customer_minor, warranty_minor, goodwill_minor, recall_minor, version, update_time FROM repair_order WHERE id = :ro FOR UPDATE;
+SELECT coalesce(sum(labour_hundredths), 0),
+       coalesce(sum(amount_minor) FILTER (WHERE kind = 'LABOUR'), 0),
+       coalesce(sum(amount_minor) FILTER (WHERE kind = 'PART'), 0),
+       coalesce(sum(amount_minor) FILTER (WHERE pay_type = 'CUSTOMER'), 0),
+       coalesce(sum(amount_minor) FILTER (WHERE pay_type = 'WARRANTY'), 0),
+       coalesce(sum(amount_minor) FILTER (WHERE pay_type = 'GOODWILL'), 0),
+       coalesce(sum(amount_minor) FILTER (WHERE pay_type = 'RECALL'), 0)
+FROM repair_order_line WHERE repair_order_id = :ro;
+UPDATE repair_order SET status = 'CLOSED', closed_at = now(), labour_hundredths = 120, labour_minor = 33600,
+    parts_minor = 30800, customer_minor = 64400, warranty_minor = 0, goodwill_minor = 0, recall_minor = 0,
+    version = version + 1, update_time = now() WHERE id = :ro;
+SELECT repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
+WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-close';
+COMMIT;
