@@ -5,8 +5,8 @@
 # counterpart at the same concurrency:
 #   get-vehicle        loadgen get-vehicle         | pgbench vehicle_get.sql
 #   vehicle-timeline   loadgen vehicle-timeline    | pgbench vehicle_timeline.sql
-#   stream-production  loadgen stream-production   | pgbench vehicle_production.sql (the
-#                      (ITEMS new vehicles)        | per-item transaction) and copy_production
+#   stream-production  loadgen stream-production   | copy_production (COPY of the same
+#                      (ITEMS new vehicles)        | vehicle and timeline rows)
 #   repair-cycle       loadgen repair-cycle        | pgbench vehicle_repair_cycle.sql
 # Results: $WORK/results.md (and stdout). Exits 1 if any run failed (the table says which).
 #
@@ -172,9 +172,6 @@ stream_production() {
     run_loadgen "$SYSTEM_TOKEN" stream-production --items "$((ITEMS * STREAMS))" \
         --new-from "$(next_free)"
     CONC=$conc
-    LABEL="StreamProduction per-item transaction, $STREAMS client(s)"
-    run_pgbench "$STREAMS" vehicle_production.sql -t "$ITEMS" -D first="$(next_free)" \
-        -D clients="$STREAMS" -D i=0 -D models="$MODELS"
     "$BIN/copy_production" --database-url "$DB_URL" --count "$((ITEMS * STREAMS))" | tee copy.out
     local line
     line=$(grep '^RESULT' copy.out)
@@ -202,7 +199,7 @@ for s in $SCENARIOS; do
     vehicle-timeline)
         LABEL="GetVehicleTimeline (first page)"
         run_loadgen "$DEALER_TOKEN" vehicle-timeline
-        run_pgbench_timed vehicle_timeline.sql -D vehicles="$VEHICLES"
+        run_pgbench_timed vehicle_timeline.sql -D vehicles="$VEHICLES" -D outlet=D1001
         ;;
     stream-production) stream_production ;;
     repair-cycle)

@@ -1,20 +1,18 @@
--- repair-cycle, as the service is EXPECTED to run it: the repair-order RPCs are not
--- implemented yet, so these statements follow the proto (repair.proto), the schema
--- (migrations/vehicles/0006_repair_orders.sql) and the patterns of the existing handlers
--- (idempotency begin/finish, the row locked FOR UPDATE, store::vehicle::add_odometer_reading).
--- Re-align it statement for statement with services/vehicles once the handlers land.
--- One pgbench transaction is one whole cycle of seven service transactions:
+-- repair-cycle: the statements the vehicle service runs for one workshop visit
+-- (services/vehicles/src/api/repair.rs and the store functions it calls), one pgbench
+-- transaction per cycle of seven service transactions:
 --   OpenRepairOrder: lock the vehicle; insert the order (customer = the owner); record the
---     check-in odometer as add_odometer_reading does (max, flag later readings, insert);
---     latest reading; store::vehicle::update with the new odometer (no timeline entry).
---   AddRepairOrderLine x3 (1.2 h labour, 1 filter, 4 L oil, all CUSTOMER): lock the order;
---     next line number; insert the line; bump the order's version; read the lines back.
---   SetRepairOrderStatus IN_PROGRESS, COMPLETED (count lines, complete remedied recalls,
---     set diagnosis), CLOSED (sum the lines into the totals): lock, update, read lines.
--- Every mutation carries a request id (idempotency begin + finish with a 400-byte response).
--- The VIN and the order id are fetched in one extra round trip before the cycle (the server
--- computes the VIN's text and generates the id in-process).
--- Vehicles: one of the older models (m < 16), all of which are DELIVERED, as
+--     check-in reading (store::vehicle::add_odometer_reading + latest_odometer); write the
+--     vehicle and its REPAIR_ORDER_OPENED timeline entry (Service::record).
+--   AddRepairOrderLine ×3 (1.2 h labour, a filter, 4 L oil; CUSTOMER): lock the order, add
+--     the line (numbered in the same INSERT), join open part-batch recalls for parts with a
+--     batch (store::recall::add_fitted), write the order, read the lines back.
+--   SetRepairOrderStatus IN_PROGRESS, COMPLETED, CLOSED: lock the order, read the lines,
+--     COMPLETED and CLOSED also lock the vehicle and add a timeline entry, write the order.
+-- Every mutation carries a request id (idempotency begin + finish, 400-byte response).
+-- The VIN and the order id come from one extra round trip before the cycle (the server
+-- computes the VIN's text and the order's UUIDv7 in-process).
+-- Vehicles: one of the older models (m < 16), all DELIVERED, as
 -- dealernet_bench::vehicles::random_repairable picks them.
 -- Run with: pgbench -n -M prepared -D vehicles=N -D station=S3001 -f vehicle_repair_cycle.sql
 --   (search_path=vehicles). VIN of vehicle n: see vehicle_get.sql.
@@ -43,8 +41,11 @@ UPDATE odometer_reading SET suspected_rollback = true WHERE vin = :vin AND at > 
 INSERT INTO odometer_reading (vin, at, km, source, suspected_rollback, recorded_by) VALUES (:vin, now(), :km, 'REPAIR_ORDER', false, :station);
 SELECT km FROM odometer_reading WHERE vin = :vin ORDER BY at DESC LIMIT 1;
 UPDATE vehicle SET state = :v_state, holder_outlet = :v_holder_outlet, owner_id = :v_owner_id, odometer_km = :km,
-    reserved_for = NULL, reserved_until = NULL, version = :v_version + 1, update_time = now(), odometer_rollback_suspected = false
+    reserved_for = NULL, reserved_until = NULL, version = version + 1, update_time = now(), odometer_rollback_suspected = false
 WHERE vin = :vin;
+SELECT coalesce(max(sequence), 0) + 1 AS seq FROM vehicle_event WHERE vin = :vin \gset
+INSERT INTO vehicle_event (vin, sequence, at, action, state_after, actor_org, actor_subject, details)
+VALUES (:vin, :seq, now(), 'REPAIR_ORDER_OPENED', :v_state, :station, 'station.advisor', ARRAY['repair_order', 'repairOrders/' || :ro, 'station', :station, 'odometer_km', :km::text]);
 UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
 WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-open';
 COMMIT;
@@ -54,11 +55,14 @@ INSERT INTO idempotency (scope, request_id, method, request_hash)
 VALUES (:station, 'pgbench-' || :client_id || '-' || :r || '-line0', 'AddRepairOrderLine', sha256(('pgbench' || :r || 'line0')::bytea))
 ON CONFLICT (scope, request_id) DO NOTHING;
 SELECT id, vin, station, customer_id, service_advisor, complaint, diagnosis, odometer_km, status, currency_code, opened_at, completed_at, closed_at, labour_hundredths, labour_minor, parts_minor, customer_minor, warranty_minor, goodwill_minor, recall_minor, version, update_time FROM repair_order WHERE id = :ro FOR UPDATE;
-SELECT coalesce(max(line_no), 0) + 1 FROM repair_order_line WHERE repair_order_id = :ro;
 INSERT INTO repair_order_line (repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time)
-VALUES (:ro, 1, 'LABOUR', 'CUSTOMER', '', '更换机油及机油滤清器', 'LOF-01', 120, 'T00001', NULL, NULL, NULL, NULL, 28000, 33600, NULL, now());
-UPDATE repair_order SET version = version + 1, update_time = now() WHERE id = :ro;
-SELECT repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+SELECT :ro, coalesce(max(line_no), 0) + 1, 'LABOUR', 'CUSTOMER', '', '更换机油及机油滤清器', 'LOF-01', 120, 'T00001', NULL, NULL, NULL, NULL, 28000, 33600, NULL, now()
+FROM repair_order_line WHERE repair_order_id = :ro RETURNING line_no;
+UPDATE repair_order SET status = 'OPEN', diagnosis = diagnosis, completed_at = completed_at, closed_at = closed_at,
+    labour_hundredths = NULL, labour_minor = NULL, parts_minor = NULL, customer_minor = NULL,
+    warranty_minor = NULL, goodwill_minor = NULL, recall_minor = NULL, version = version + 1, update_time = now()
+WHERE id = :ro;
+SELECT line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
 UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
 WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-line0';
 COMMIT;
@@ -68,11 +72,18 @@ INSERT INTO idempotency (scope, request_id, method, request_hash)
 VALUES (:station, 'pgbench-' || :client_id || '-' || :r || '-line1', 'AddRepairOrderLine', sha256(('pgbench' || :r || 'line1')::bytea))
 ON CONFLICT (scope, request_id) DO NOTHING;
 SELECT id, vin, station, customer_id, service_advisor, complaint, diagnosis, odometer_km, status, currency_code, opened_at, completed_at, closed_at, labour_hundredths, labour_minor, parts_minor, customer_minor, warranty_minor, goodwill_minor, recall_minor, version, update_time FROM repair_order WHERE id = :ro FOR UPDATE;
-SELECT coalesce(max(line_no), 0) + 1 FROM repair_order_line WHERE repair_order_id = :ro;
 INSERT INTO repair_order_line (repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time)
-VALUES (:ro, 2, 'PART', 'CUSTOMER', '', '机油滤清器', NULL, NULL, NULL, '15400-DN-003', 'B2611-01', NULL, 1, 4800, 4800, NULL, now());
-UPDATE repair_order SET version = version + 1, update_time = now() WHERE id = :ro;
-SELECT repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+SELECT :ro, coalesce(max(line_no), 0) + 1, 'PART', 'CUSTOMER', '', '机油滤清器', NULL, NULL, NULL, '15400-DN-003', 'B2611-01', '', 1, 4800, 4800, NULL, now()
+FROM repair_order_line WHERE repair_order_id = :ro RETURNING line_no;
+INSERT INTO recall_vehicle (campaign_code, vin)
+SELECT code, :vin FROM recall_campaign
+WHERE selection = 'PART_BATCH' AND status = 'OPEN' AND part_number = '15400-DN-003' AND part_batch = 'B2611-01'
+ON CONFLICT DO NOTHING RETURNING campaign_code;
+UPDATE repair_order SET status = 'OPEN', diagnosis = diagnosis, completed_at = completed_at, closed_at = closed_at,
+    labour_hundredths = NULL, labour_minor = NULL, parts_minor = NULL, customer_minor = NULL,
+    warranty_minor = NULL, goodwill_minor = NULL, recall_minor = NULL, version = version + 1, update_time = now()
+WHERE id = :ro;
+SELECT line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
 UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
 WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-line1';
 COMMIT;
@@ -82,11 +93,18 @@ INSERT INTO idempotency (scope, request_id, method, request_hash)
 VALUES (:station, 'pgbench-' || :client_id || '-' || :r || '-line2', 'AddRepairOrderLine', sha256(('pgbench' || :r || 'line2')::bytea))
 ON CONFLICT (scope, request_id) DO NOTHING;
 SELECT id, vin, station, customer_id, service_advisor, complaint, diagnosis, odometer_km, status, currency_code, opened_at, completed_at, closed_at, labour_hundredths, labour_minor, parts_minor, customer_minor, warranty_minor, goodwill_minor, recall_minor, version, update_time FROM repair_order WHERE id = :ro FOR UPDATE;
-SELECT coalesce(max(line_no), 0) + 1 FROM repair_order_line WHERE repair_order_id = :ro;
 INSERT INTO repair_order_line (repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time)
-VALUES (:ro, 3, 'PART', 'CUSTOMER', '', '机油 5W-30 1L', NULL, NULL, NULL, '08880-DN-5W30', 'B2611-01', NULL, 4, 6500, 26000, NULL, now());
-UPDATE repair_order SET version = version + 1, update_time = now() WHERE id = :ro;
-SELECT repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+SELECT :ro, coalesce(max(line_no), 0) + 1, 'PART', 'CUSTOMER', '', '机油 5W-30 1L', NULL, NULL, NULL, '08880-DN-5W30', 'B2611-01', '', 4, 6500, 26000, NULL, now()
+FROM repair_order_line WHERE repair_order_id = :ro RETURNING line_no;
+INSERT INTO recall_vehicle (campaign_code, vin)
+SELECT code, :vin FROM recall_campaign
+WHERE selection = 'PART_BATCH' AND status = 'OPEN' AND part_number = '08880-DN-5W30' AND part_batch = 'B2611-01'
+ON CONFLICT DO NOTHING RETURNING campaign_code;
+UPDATE repair_order SET status = 'OPEN', diagnosis = diagnosis, completed_at = completed_at, closed_at = closed_at,
+    labour_hundredths = NULL, labour_minor = NULL, parts_minor = NULL, customer_minor = NULL,
+    warranty_minor = NULL, goodwill_minor = NULL, recall_minor = NULL, version = version + 1, update_time = now()
+WHERE id = :ro;
+SELECT line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
 UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
 WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-line2';
 COMMIT;
@@ -96,45 +114,53 @@ INSERT INTO idempotency (scope, request_id, method, request_hash)
 VALUES (:station, 'pgbench-' || :client_id || '-' || :r || '-progress', 'SetRepairOrderStatus', sha256(('pgbench' || :r || 'progress')::bytea))
 ON CONFLICT (scope, request_id) DO NOTHING;
 SELECT id, vin, station, customer_id, service_advisor, complaint, diagnosis, odometer_km, status, currency_code, opened_at, completed_at, closed_at, labour_hundredths, labour_minor, parts_minor, customer_minor, warranty_minor, goodwill_minor, recall_minor, version, update_time FROM repair_order WHERE id = :ro FOR UPDATE;
-UPDATE repair_order SET status = 'IN_PROGRESS', version = version + 1, update_time = now() WHERE id = :ro;
-SELECT repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+SELECT line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+UPDATE repair_order SET status = 'IN_PROGRESS', diagnosis = diagnosis, completed_at = completed_at, closed_at = closed_at,
+    labour_hundredths = NULL, labour_minor = NULL, parts_minor = NULL, customer_minor = NULL,
+    warranty_minor = NULL, goodwill_minor = NULL, recall_minor = NULL, version = version + 1, update_time = now()
+WHERE id = :ro;
 UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
 WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-progress';
 COMMIT;
--- SetRepairOrderStatus COMPLETED
+-- SetRepairOrderStatus COMPLETED (no recall lines: nothing to remedy)
 BEGIN;
 INSERT INTO idempotency (scope, request_id, method, request_hash)
 VALUES (:station, 'pgbench-' || :client_id || '-' || :r || '-complete', 'SetRepairOrderStatus', sha256(('pgbench' || :r || 'complete')::bytea))
 ON CONFLICT (scope, request_id) DO NOTHING;
 SELECT id, vin, station, customer_id, service_advisor, complaint, diagnosis, odometer_km, status, currency_code, opened_at, completed_at, closed_at, labour_hundredths, labour_minor, parts_minor, customer_minor, warranty_minor, goodwill_minor, recall_minor, version, update_time FROM repair_order WHERE id = :ro FOR UPDATE;
-SELECT count(*) FROM repair_order_line WHERE repair_order_id = :ro;
-UPDATE recall_vehicle SET completed_at = now(), completed_by = :station, repair_order_id = :ro
-WHERE vin = :vin AND completed_at IS NULL
-  AND campaign_code IN (SELECT recall_campaign FROM repair_order_line WHERE repair_order_id = :ro AND pay_type = 'RECALL');
-UPDATE repair_order SET status = 'COMPLETED', diagnosis = '按保养手册完成定期保养，车辆状况良好', completed_at = now(),
-    version = version + 1, update_time = now() WHERE id = :ro;
-SELECT repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+SELECT line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+SELECT vin, model_code, state, plant, line, built_at, engine_number, colour, holder_outlet, owner_id, odometer_km, version, create_time, update_time, reserved_for, reserved_until, odometer_rollback_suspected FROM vehicle WHERE vin = :vin FOR UPDATE \gset v_
+UPDATE vehicle SET state = :v_state, holder_outlet = :v_holder_outlet, owner_id = :v_owner_id, odometer_km = :km,
+    reserved_for = NULL, reserved_until = NULL, version = version + 1, update_time = now(), odometer_rollback_suspected = false
+WHERE vin = :vin;
+SELECT coalesce(max(sequence), 0) + 1 AS seq FROM vehicle_event WHERE vin = :vin \gset
+INSERT INTO vehicle_event (vin, sequence, at, action, state_after, actor_org, actor_subject, details)
+VALUES (:vin, :seq, now(), 'REPAIR_ORDER_COMPLETED', :v_state, :station, 'station.advisor', ARRAY['repair_order', 'repairOrders/' || :ro, 'station', :station, 'diagnosis', '按保养手册完成定期保养，车辆状况良好', 'line_1', 'labour LOF-01 by T00001', 'line_2', 'part 15400-DN-003 × 1', 'line_3', 'part 08880-DN-5W30 × 4']);
+UPDATE repair_order SET status = 'COMPLETED', diagnosis = '按保养手册完成定期保养，车辆状况良好', completed_at = now(), closed_at = closed_at,
+    labour_hundredths = NULL, labour_minor = NULL, parts_minor = NULL, customer_minor = NULL,
+    warranty_minor = NULL, goodwill_minor = NULL, recall_minor = NULL, version = version + 1, update_time = now()
+WHERE id = :ro;
 UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
 WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-complete';
 COMMIT;
--- SetRepairOrderStatus CLOSED
+-- SetRepairOrderStatus CLOSED (the totals are summed in the service from the lines read)
 BEGIN;
 INSERT INTO idempotency (scope, request_id, method, request_hash)
 VALUES (:station, 'pgbench-' || :client_id || '-' || :r || '-close', 'SetRepairOrderStatus', sha256(('pgbench' || :r || 'close')::bytea))
 ON CONFLICT (scope, request_id) DO NOTHING;
 SELECT id, vin, station, customer_id, service_advisor, complaint, diagnosis, odometer_km, status, currency_code, opened_at, completed_at, closed_at, labour_hundredths, labour_minor, parts_minor, customer_minor, warranty_minor, goodwill_minor, recall_minor, version, update_time FROM repair_order WHERE id = :ro FOR UPDATE;
-SELECT coalesce(sum(labour_hundredths), 0),
-       coalesce(sum(amount_minor) FILTER (WHERE kind = 'LABOUR'), 0),
-       coalesce(sum(amount_minor) FILTER (WHERE kind = 'PART'), 0),
-       coalesce(sum(amount_minor) FILTER (WHERE pay_type = 'CUSTOMER'), 0),
-       coalesce(sum(amount_minor) FILTER (WHERE pay_type = 'WARRANTY'), 0),
-       coalesce(sum(amount_minor) FILTER (WHERE pay_type = 'GOODWILL'), 0),
-       coalesce(sum(amount_minor) FILTER (WHERE pay_type = 'RECALL'), 0)
-FROM repair_order_line WHERE repair_order_id = :ro;
-UPDATE repair_order SET status = 'CLOSED', closed_at = now(), labour_hundredths = 120, labour_minor = 33600,
-    parts_minor = 30800, customer_minor = 64400, warranty_minor = 0, goodwill_minor = 0, recall_minor = 0,
-    version = version + 1, update_time = now() WHERE id = :ro;
-SELECT repair_order_id, line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign, create_time FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+SELECT line_no, kind, pay_type, fault_code, description, operation_code, labour_hundredths, technician, part_number, part_batch, part_serial, quantity, unit_minor, amount_minor, recall_campaign FROM repair_order_line WHERE repair_order_id = :ro ORDER BY line_no;
+SELECT vin, model_code, state, plant, line, built_at, engine_number, colour, holder_outlet, owner_id, odometer_km, version, create_time, update_time, reserved_for, reserved_until, odometer_rollback_suspected FROM vehicle WHERE vin = :vin FOR UPDATE \gset v_
+UPDATE vehicle SET state = :v_state, holder_outlet = :v_holder_outlet, owner_id = :v_owner_id, odometer_km = :km,
+    reserved_for = NULL, reserved_until = NULL, version = version + 1, update_time = now(), odometer_rollback_suspected = false
+WHERE vin = :vin;
+SELECT coalesce(max(sequence), 0) + 1 AS seq FROM vehicle_event WHERE vin = :vin \gset
+INSERT INTO vehicle_event (vin, sequence, at, action, state_after, actor_org, actor_subject, details)
+VALUES (:vin, :seq, now(), 'REPAIR_ORDER_CLOSED', :v_state, :station, 'station.advisor', ARRAY['repair_order', 'repairOrders/' || :ro, 'station', :station, 'total_minor', '64400', 'currency_code', 'CNY']);
+UPDATE repair_order SET status = 'CLOSED', diagnosis = diagnosis, completed_at = completed_at, closed_at = now(),
+    labour_hundredths = 120, labour_minor = 33600, parts_minor = 30800, customer_minor = 64400,
+    warranty_minor = 0, goodwill_minor = 0, recall_minor = 0, version = version + 1, update_time = now()
+WHERE id = :ro;
 UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
 WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-close';
 COMMIT;

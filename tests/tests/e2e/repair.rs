@@ -427,6 +427,32 @@ async fn repair_order_with_warranty_and_recall_lines() {
         ]),
         "{actions:?}"
     );
+    // Another outlet sees every entry but not what the seller charged.
+    let sale = events
+        .iter()
+        .find(|e| e.action == "SELL")
+        .expect("sale entry");
+    assert!(!sale.details.contains_key("price"), "{:?}", sale.details);
+    assert!(sale.details.contains_key("sale_type"));
+    let seller_view = platform
+        .vehicles("D1001", Role::Dealer)
+        .get_vehicle_timeline(pb::GetVehicleTimelineRequest {
+            vehicle: car.clone(),
+            page_size: 0,
+            page_token: String::new(),
+        })
+        .await
+        .expect("seller timeline")
+        .into_inner()
+        .events;
+    let sold = seller_view
+        .iter()
+        .find(|e| e.action == "SELL")
+        .expect("sale entry");
+    assert_eq!(
+        sold.details.get("price").map(String::as_str),
+        Some("CNY 19980000")
+    );
     let done = &events[events.len() - 2].details;
     assert_eq!(
         done.get("recalls_remedied").map(String::as_str),

@@ -66,7 +66,10 @@ impl Caller {
                 let name = format!("vehicles/{vin}");
                 let r = self
                     .client
-                    .get_vehicle(self.ctx.request(pb::GetVehicleRequest { name }))
+                    .get_vehicle(self.ctx.request(pb::GetVehicleRequest {
+                        name,
+                        include_owner: false,
+                    }))
                     .await;
                 Outcome::single(r, |r| {
                     r.get_ref()

@@ -164,9 +164,10 @@ impl VehicleService for Service {
         &self,
         request: Request<pb::GetVehicleTimelineRequest>,
     ) -> std::result::Result<Response<pb::GetVehicleTimelineResponse>, Status> {
-        Principal::of(&request)?;
+        let principal = Principal::of(&request)?.clone();
         Ok(Response::new(
-            self.get_vehicle_timeline(request.into_inner()).await?,
+            self.get_vehicle_timeline(&principal, request.into_inner())
+                .await?,
         ))
     }
 

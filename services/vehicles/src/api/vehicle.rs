@@ -83,6 +83,15 @@ fn event_to_proto(e: &Event) -> pb::VehicleEvent {
     }
 }
 
+/// Timeline details that are one outlet's business (what it charged, who sold): shown to
+/// the outlet holding or having sold the car, the hotline and the platform's central
+/// principals; left out for other outlets, which still see every entry.
+const COMMERCIAL_DETAILS: &[&str] = &["price", "sales_person", "total_minor"];
+
+fn sees_commercial_details(p: &Principal) -> bool {
+    p.has_role(Role::System) || p.is_head_office() || p.has_role(Role::Agent)
+}
+
 /// `vehicles/{vin}` with a valid VIN.
 pub(super) fn vehicle_name(name: &str, field: &str) -> std::result::Result<Vin, FieldViolations> {
     let vin = name.strip_prefix("vehicles/").ok_or_else(|| {
@@ -249,6 +258,7 @@ impl Service {
 
     pub(super) async fn get_vehicle_timeline(
         &self,
+        principal: &Principal,
         req: pb::GetVehicleTimelineRequest,
     ) -> Result<pb::GetVehicleTimelineResponse> {
         let mut v = FieldViolations::new();
@@ -269,23 +279,29 @@ impl Service {
         };
         v.into_result()?;
         let mut conn = self.pool.acquire().await?;
-        if store::vehicle::load(&mut conn, &vin, false)
-            .await?
-            .is_none()
+        // Every vehicle has its production entry, so an empty first read is rare enough to
+        // pay for the existence check only then.
+        let mut events =
+            store::vehicle::events(&mut conn, &vin, after.unwrap_or(0), size + 1).await?;
+        if events.is_empty()
+            && store::vehicle::load(&mut conn, &vin, false)
+                .await?
+                .is_none()
         {
             return Err(Error::VehicleNotFound(req.vehicle.clone()));
         }
-        let mut events =
-            store::vehicle::events(&mut conn, &vin, after.unwrap_or(0), size + 1).await?;
-        let next_page_token = if events.len() > size {
-            events.truncate(size);
-            events
-                .last()
-                .map(|e| self.page_tokens.seal(&e.sequence, req.vehicle.as_bytes()))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        if !sees_commercial_details(principal)
+            && !store::vehicle::is_holder_or_seller(&mut conn, &vin, principal.organization())
+                .await?
+        {
+            for e in &mut events {
+                e.details
+                    .retain(|(k, _)| !COMMERCIAL_DETAILS.contains(&k.as_str()));
+            }
+        }
+        let next_page_token =
+            self.page_tokens
+                .next_page(&mut events, size, req.vehicle.as_bytes(), |e| e.sequence);
         Ok(pb::GetVehicleTimelineResponse {
             events: events.iter().map(event_to_proto).collect(),
             next_page_token,

@@ -359,6 +359,22 @@ pub async fn insert_sale(conn: &mut PgConnection, sale: &Sale) -> Result<(), sql
     Ok(())
 }
 
+/// Whether `outlet` holds the vehicle or sold it.
+pub async fn is_holder_or_seller(
+    conn: &mut PgConnection,
+    vin: &Vin,
+    outlet: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM vehicle WHERE vin = $1 AND holder_outlet = $2) \
+             OR EXISTS (SELECT 1 FROM sale WHERE vin = $1 AND outlet = $2)",
+    )
+    .bind(vin.as_str())
+    .bind(outlet)
+    .fetch_one(&mut *conn)
+    .await
+}
+
 /// The selling outlet and sale time of a sold vehicle.
 pub async fn sale_of(
     conn: &mut PgConnection,
