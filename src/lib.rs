@@ -70,6 +70,13 @@ impl Platform {
             let local = SocketAddr::from(([127, 0, 0, 1], addr.port()));
             format!("http://{local}")
         });
+        // Follow-up calls go to the configured call center, else to this process's own.
+        let callcenter_url = config.callcenter_url.clone().or_else(|| {
+            config
+                .services
+                .contains(&ServiceKind::Callcenter)
+                .then(|| format!("http://{}", SocketAddr::from(([127, 0, 0, 1], addr.port()))))
+        });
         for service in &config.services {
             match service {
                 ServiceKind::Customers => {
@@ -111,9 +118,14 @@ impl Platform {
                     .await
                     .context("connecting the vehicles pool")?;
                     server = server.add_service(
-                        dealernet_vehicles::Service::new(pool, &config.secrets, &customers_url)
-                            .map_err(anyhow::Error::msg)?
-                            .into_server(auth.clone()),
+                        dealernet_vehicles::Service::new(
+                            pool,
+                            &config.secrets,
+                            &customers_url,
+                            callcenter_url.as_deref(),
+                        )
+                        .map_err(anyhow::Error::msg)?
+                        .into_server(auth.clone()),
                     );
                 }
             }

@@ -76,6 +76,9 @@ pub struct Layer {
     /// Where the customer registry answers, for services that call it (vehicles);
     /// defaults to this process when it runs the registry too.
     pub customers_url: Option<String>,
+    /// Where the call center answers, for services that ask it for follow-up calls
+    /// (vehicles); defaults to this process when it runs the call center too.
+    pub callcenter_url: Option<String>,
 }
 
 impl Layer {
@@ -122,6 +125,7 @@ impl Layer {
             idempotency_retention_hours: parse_num("DEALERNET_IDEMPOTENCY_RETENTION_HOURS")?,
             log: get("DEALERNET_LOG"),
             customers_url: get("DEALERNET_CUSTOMERS_URL"),
+            callcenter_url: get("DEALERNET_CALLCENTER_URL"),
         })
     }
 
@@ -143,6 +147,7 @@ impl Layer {
                 .or(self.idempotency_retention_hours),
             log: over.log.or(self.log),
             customers_url: over.customers_url.or(self.customers_url),
+            callcenter_url: over.callcenter_url.or(self.callcenter_url),
         }
     }
 }
@@ -160,6 +165,7 @@ pub struct Config {
     pub idempotency_retention_hours: u64,
     pub log: String,
     pub customers_url: Option<String>,
+    pub callcenter_url: Option<String>,
 }
 
 /// Keys that must never appear in logs or debug output.
@@ -260,6 +266,11 @@ impl Config {
             }
             _ => {}
         }
+        if let Some(url) = &layer.callcenter_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            problems.push("callcenter_url: must start with http:// or https://".into());
+        }
         if !problems.is_empty() {
             return Err(ConfigError(problems.join("; ")));
         }
@@ -273,6 +284,7 @@ impl Config {
             idempotency_retention_hours,
             log: layer.log.unwrap_or_else(|| "info".into()),
             customers_url: layer.customers_url,
+            callcenter_url: layer.callcenter_url,
         })
     }
 

@@ -1,6 +1,5 @@
-//! The vehicle service: one record per VIN from factory to scrap. So far: VIN validation
-//! and decoding, and the maker's catalogue and price list; the lifecycle, repair orders,
-//! warranty and recalls build on them.
+//! The vehicle service: one record per VIN from factory to scrap — the catalogue and
+//! price list, the guarded lifecycle, odometer, repair orders, warranty and recalls.
 //!
 //! - [`domain`]: VINs and the catalogue, no IO;
 //! - [`store`]: PostgreSQL persistence in the `vehicles` schema;
@@ -10,6 +9,7 @@ pub mod api;
 pub mod customers;
 pub mod domain;
 mod error;
+pub mod hotline;
 pub mod store;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -32,12 +32,19 @@ pub struct Service {
     pool: PgPool,
     page_tokens: PageTokens,
     customers: customers::CustomerDirectory,
+    follow_ups: hotline::FollowUps,
 }
 
 impl Service {
     /// A service over a pool whose connections see the `vehicles` schema, confirming
-    /// customers with the registry at `customers_url`.
-    pub fn new(pool: PgPool, secrets: &Secrets, customers_url: &str) -> Result<Service, String> {
+    /// customers with the registry at `customers_url` and asking the call center at
+    /// `callcenter_url` (if any) for follow-up calls after repairs.
+    pub fn new(
+        pool: PgPool,
+        secrets: &Secrets,
+        customers_url: &str,
+        callcenter_url: Option<&str>,
+    ) -> Result<Service, String> {
         Ok(Service {
             pool,
             page_tokens: PageTokens::new(secrets.page_token_key.clone()),
@@ -45,6 +52,7 @@ impl Service {
                 customers_url,
                 secrets.jwt_secret.clone(),
             )?,
+            follow_ups: hotline::FollowUps::new(callcenter_url, secrets.jwt_secret.clone())?,
         })
     }
 

@@ -507,3 +507,56 @@ async fn resolved_cases_get_a_survey_call_and_answers_are_reported() {
         "HQ_ROLE_REQUIRED",
     );
 }
+
+#[tokio::test]
+async fn a_completed_repair_gets_its_follow_up_call() {
+    use dealernet_proto::vehicles::v1 as vpb;
+    let platform = TestPlatform::spawn().await;
+    let (car, owner) = crate::repair::delivered_car(&platform, 701, "13800138701").await;
+    grant_surveys(&platform, &owner).await;
+    let mut station = platform.vehicles("S2001", Role::Station);
+    let order = station
+        .open_repair_order(crate::repair::open(&car, "S2001", 3_000))
+        .await
+        .expect("open")
+        .into_inner()
+        .repair_order
+        .expect("order");
+    crate::repair::add(
+        &mut station,
+        &order.name,
+        crate::repair::labour("OP-SVC-01", 1.0, vpb::PayType::Customer),
+    )
+    .await
+    .expect("line");
+    for (s, d) in [
+        (vpb::RepairOrderStatus::InProgress, ""),
+        (vpb::RepairOrderStatus::Completed, "Serviced"),
+    ] {
+        crate::repair::set_status(&mut station, &order.name, s, d)
+            .await
+            .expect("move");
+    }
+    // The hotline is asked in the background: wait for the call to appear.
+    let mut agent = platform.callcenter("CALLCENTER", Role::Agent);
+    let mut found = Vec::new();
+    for _ in 0..100 {
+        found = agent
+            .list_callbacks(pb::ListCallbacksRequest {
+                customer: owner.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("list")
+            .into_inner()
+            .callbacks;
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(found.len(), 1, "one follow-up call");
+    assert_eq!(found[0].purpose, pb::CallbackPurpose::Survey as i32);
+    assert_eq!(found[0].repair_order, order.name);
+    assert_eq!(found[0].outlet, "S2001");
+}

@@ -573,7 +573,11 @@ impl Service {
         let response = pb::SetRepairOrderStatusResponse {
             repair_order: Some(order_to_proto(&order, &lines)),
         };
-        commit(tx, key.as_ref(), response, &req.repair_order).await
+        let response = commit(tx, key.as_ref(), response, &req.repair_order).await?;
+        if to == Status::Completed {
+            self.follow_ups.survey_after_repair(&order);
+        }
+        Ok(response)
     }
 
     /// The work is done: the recalls its recall lines remedy are completed, and the
