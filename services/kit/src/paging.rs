@@ -116,6 +116,43 @@ impl PageTokens {
     }
 }
 
+/// The cursor of lists ordered by an instant, then an id: the instant travels as
+/// microseconds since the epoch (the database's precision).
+pub type TimeIdCursor = (i64, uuid::Uuid);
+
+/// The instant and id of a [`TimeIdCursor`] (`None` if the instant is out of range).
+pub fn time_id(cursor: TimeIdCursor) -> Option<(chrono::DateTime<chrono::Utc>, uuid::Uuid)> {
+    Some((chrono::DateTime::from_timestamp_micros(cursor.0)?, cursor.1))
+}
+
+/// The [`TimeIdCursor`] of a row.
+pub fn time_id_cursor(at: chrono::DateTime<chrono::Utc>, id: uuid::Uuid) -> TimeIdCursor {
+    (at.timestamp_micros(), id)
+}
+
+impl PageTokens {
+    /// Reads a List request's page fields: the page size (standard limits) and the cursor
+    /// of its token, which must have been sealed for the same `filters`. Problems are
+    /// added to `v`; the size is then 0 and the cursor `None`.
+    pub fn page<C: DeserializeOwned>(
+        &self,
+        v: &mut FieldViolations,
+        page_size: i32,
+        page_token: &str,
+        filters: &[u8],
+    ) -> (usize, Option<C>) {
+        let size = PageSize::STANDARD
+            .resolve(page_size)
+            .map_err(|e| v.append(e))
+            .unwrap_or(0);
+        let after = self
+            .open(page_token, filters)
+            .map_err(|e| v.append(e.violation()))
+            .unwrap_or(None);
+        (size, after)
+    }
+}
+
 /// Page size limits of one List method.
 #[derive(Debug, Clone, Copy)]
 pub struct PageSize {

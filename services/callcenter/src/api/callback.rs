@@ -6,7 +6,7 @@ use dealernet_kit::{
     auth::{Principal, Role},
     error::FieldViolations,
     idempotency::IdempotencyKey,
-    paging::PageSize,
+    paging::{TimeIdCursor, time_id, time_id_cursor},
 };
 use dealernet_proto::callcenter::v1 as pb;
 use prost::Message;
@@ -523,29 +523,23 @@ impl Service {
         } else {
             customer_id(&mut v, "customer", &req.customer)
         };
-        let size = PageSize::STANDARD
-            .resolve(req.page_size)
-            .map_err(|e| v.append(e))
-            .unwrap_or(0);
         let bound = pb::ListCallbacksRequest {
             page_size: 0,
             page_token: String::new(),
             ..req.clone()
         }
         .encode_to_vec();
-        let after = self
-            .page_tokens
-            .open::<(i64, Uuid)>(&req.page_token, &bound)
-            .map_err(|e| v.append(e.violation()))
-            .unwrap_or(None)
-            .and_then(|(micros, id)| Some((DateTime::from_timestamp_micros(micros)?, id)));
+        let (size, after) =
+            self.page_tokens
+                .page::<TimeIdCursor>(&mut v, req.page_size, &req.page_token, &bound);
+        let after = after.and_then(time_id);
         v.into_result()?;
         let mut conn = self.pool.acquire().await?;
         let mut rows =
             store::callback::list(&mut conn, &statuses, customer, after, size + 1).await?;
-        let next_page_token = self.page_tokens.next_page(&mut rows, size, &bound, |c| {
-            (c.due_at.timestamp_micros(), c.id)
-        });
+        let next_page_token = self
+            .page_tokens
+            .next_page(&mut rows, size, &bound, |c| time_id_cursor(c.due_at, c.id));
         Ok(pb::ListCallbacksResponse {
             callbacks: rows.iter().map(callback_to_proto).collect(),
             next_page_token,

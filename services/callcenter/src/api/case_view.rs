@@ -1,9 +1,12 @@
 //! Cases as the API shows them, and the reading RPCs: GetCase, ListCases.
 
-use dealernet_kit::{auth::Principal, error::FieldViolations, paging::PageSize};
+use dealernet_kit::{
+    auth::Principal,
+    error::FieldViolations,
+    paging::{TimeIdCursor, time_id, time_id_cursor},
+};
 use dealernet_proto::callcenter::v1 as pb;
 use prost::Message;
-use uuid::Uuid;
 
 use super::{Result, customer_id, is_desk, resource_id, timestamp, vehicle_vin};
 use crate::{
@@ -249,22 +252,16 @@ impl Service {
         let vin = vehicle_vin(&mut v, "vehicle", &req.vehicle);
         f.vin = (!vin.is_empty()).then_some(vin);
         f.outlet = (!req.outlet.is_empty()).then(|| req.outlet.clone());
-        let size = PageSize::STANDARD
-            .resolve(req.page_size)
-            .map_err(|e| v.append(e))
-            .unwrap_or(0);
         let bound = pb::ListCasesRequest {
             page_size: 0,
             page_token: String::new(),
             ..req.clone()
         }
         .encode_to_vec();
-        let after = self
-            .page_tokens
-            .open::<(i64, Uuid)>(&req.page_token, &bound)
-            .map_err(|e| v.append(e.violation()))
-            .unwrap_or(None)
-            .and_then(|(micros, id)| Some((chrono::DateTime::from_timestamp_micros(micros)?, id)));
+        let (size, after) =
+            self.page_tokens
+                .page::<TimeIdCursor>(&mut v, req.page_size, &req.page_token, &bound);
+        let after = after.and_then(time_id);
         v.into_result()?;
         if !is_desk(principal) {
             match &f.outlet {
@@ -281,7 +278,7 @@ impl Service {
         let mut conn = self.pool.acquire().await?;
         let mut cases = store::case::list(&mut conn, &f, after, size + 1).await?;
         let next_page_token = self.page_tokens.next_page(&mut cases, size, &bound, |c| {
-            (c.create_time.timestamp_micros(), c.id)
+            time_id_cursor(c.create_time, c.id)
         });
         Ok(pb::ListCasesResponse {
             cases: cases.iter().map(case_to_proto).collect(),

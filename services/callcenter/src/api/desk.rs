@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use dealernet_kit::{
-    auth::Principal, error::FieldViolations, idempotency::IdempotencyKey, paging::PageSize,
+    auth::Principal,
+    error::FieldViolations,
+    idempotency::IdempotencyKey,
+    paging::{TimeIdCursor, time_id, time_id_cursor},
 };
 use dealernet_proto::callcenter::v1 as pb;
 use prost::Message;
@@ -211,28 +214,22 @@ impl Service {
         } else {
             resource_id(&mut v, "case", &req.case, "cases")
         };
-        let size = PageSize::STANDARD
-            .resolve(req.page_size)
-            .map_err(|e| v.append(e))
-            .unwrap_or(0);
         let bound = pb::ListInteractionsRequest {
             page_size: 0,
             page_token: String::new(),
             ..req.clone()
         }
         .encode_to_vec();
-        let after = self
-            .page_tokens
-            .open::<(i64, Uuid)>(&req.page_token, &bound)
-            .map_err(|e| v.append(e.violation()))
-            .unwrap_or(None)
-            .and_then(|(micros, id)| Some((DateTime::from_timestamp_micros(micros)?, id)));
+        let (size, after) =
+            self.page_tokens
+                .page::<TimeIdCursor>(&mut v, req.page_size, &req.page_token, &bound);
+        let after = after.and_then(time_id);
         v.into_result()?;
         let mut conn = self.pool.acquire().await?;
         let mut rows =
             store::desk::interactions(&mut conn, customer, case_id, after, size + 1).await?;
         let next_page_token = self.page_tokens.next_page(&mut rows, size, &bound, |i| {
-            (i.started_at.timestamp_micros(), i.id)
+            time_id_cursor(i.started_at, i.id)
         });
         Ok(pb::ListInteractionsResponse {
             interactions: rows.iter().map(interaction_to_proto).collect(),

@@ -1,9 +1,7 @@
 //! The catalogue: models, prices, VIN decoding.
 
 use chrono::{Datelike, NaiveDate, Utc};
-use dealernet_kit::{
-    auth::Principal, error::FieldViolations, idempotency::IdempotencyKey, paging::PageSize,
-};
+use dealernet_kit::{auth::Principal, error::FieldViolations, idempotency::IdempotencyKey};
 use dealernet_proto::{types::v1 as types, vehicles::v1 as pb};
 use prost_types::Timestamp;
 
@@ -263,18 +261,12 @@ impl Service {
         req: pb::ListModelsRequest,
     ) -> Result<pb::ListModelsResponse> {
         let mut v = FieldViolations::new();
-        let size = PageSize::STANDARD
-            .resolve(req.page_size)
-            .map_err(|e| v.append(e))
-            .unwrap_or(0);
         let brand = (!req.brand.trim().is_empty()).then(|| req.brand.trim().to_owned());
         let year = (req.model_year != 0).then_some(req.model_year);
         let filters = format!("{brand:?}|{year:?}").into_bytes();
-        let after = self
-            .page_tokens
-            .open::<String>(&req.page_token, &filters)
-            .map_err(|e| v.append(e.violation()))
-            .unwrap_or(None);
+        let (size, after) =
+            self.page_tokens
+                .page::<String>(&mut v, req.page_size, &req.page_token, &filters);
         v.into_result()?;
         let mut conn = self.pool.acquire().await?;
         let mut models = store::list_models(
@@ -285,15 +277,9 @@ impl Service {
             size + 1,
         )
         .await?;
-        let next_page_token = if models.len() > size {
-            models.truncate(size);
-            models
-                .last()
-                .map(|m| self.page_tokens.seal(&m.code, &filters))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = self
+            .page_tokens
+            .next_page(&mut models, size, &filters, |m| m.code.clone());
         Ok(pb::ListModelsResponse {
             models: models.iter().map(model_to_proto).collect(),
             next_page_token,
@@ -353,10 +339,6 @@ impl Service {
         let code = model_code(&req.parent, "parent")
             .map_err(|e| v.append(e))
             .ok();
-        let size = PageSize::STANDARD
-            .resolve(req.page_size)
-            .map_err(|e| v.append(e))
-            .unwrap_or(0);
         let valid_on = match &req.valid_on {
             None => None,
             Some(d) => date_from(d).or_else(|| {
@@ -365,11 +347,9 @@ impl Service {
             }),
         };
         let filters = format!("{}|{valid_on:?}", req.parent).into_bytes();
-        let after = self
-            .page_tokens
-            .open::<i32>(&req.page_token, &filters)
-            .map_err(|e| v.append(e.violation()))
-            .unwrap_or(None);
+        let (size, after) =
+            self.page_tokens
+                .page::<i32>(&mut v, req.page_size, &req.page_token, &filters);
         v.into_result()?;
         let code = code.unwrap_or_default();
         let mut conn = self.pool.acquire().await?;
@@ -379,18 +359,11 @@ impl Service {
         // The cursor is the last start date, as days since the common era.
         let after = after.and_then(NaiveDate::from_num_days_from_ce_opt);
         let mut prices = store::list_prices(&mut conn, &code, valid_on, after, size + 1).await?;
-        let next_page_token = if prices.len() > size {
-            prices.truncate(size);
-            prices
-                .last()
-                .map(|p| {
-                    self.page_tokens
-                        .seal(&p.valid_from.num_days_from_ce(), &filters)
-                })
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = self
+            .page_tokens
+            .next_page(&mut prices, size, &filters, |p| {
+                p.valid_from.num_days_from_ce()
+            });
         Ok(pb::ListModelPricesResponse {
             prices: prices.iter().map(price_to_proto).collect(),
             next_page_token,

@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 use dealernet_kit::{
     auth::{Principal, Role},
     error::FieldViolations,
-    paging::PageSize,
 };
 use dealernet_proto::vehicles::v1 as pb;
 use prost::Message;
@@ -71,21 +70,15 @@ impl Service {
             visible_to_outlet: (!(central(principal) || principal.has_role(Role::Agent)))
                 .then(|| principal.organization().to_owned()),
         };
-        let size = PageSize::STANDARD
-            .resolve(req.page_size)
-            .map_err(|e| v.append(e))
-            .unwrap_or(0);
         let bound = pb::ListVehiclesRequest {
             page_size: 0,
             page_token: String::new(),
             ..req.clone()
         }
         .encode_to_vec();
-        let after = self
-            .page_tokens
-            .open::<String>(&req.page_token, &bound)
-            .map_err(|e| v.append(e.violation()))
-            .unwrap_or(None);
+        let (size, after) =
+            self.page_tokens
+                .page::<String>(&mut v, req.page_size, &req.page_token, &bound);
         v.into_result()?;
         let mut conn = self.pool.acquire().await?;
         let mut vehicles =

@@ -5,7 +5,6 @@ use dealernet_kit::{
     auth::{Principal, Role},
     error::FieldViolations,
     idempotency::IdempotencyKey,
-    paging::PageSize,
 };
 use dealernet_proto::vehicles::v1 as pb;
 use prost::Message;
@@ -282,16 +281,10 @@ impl Service {
                 None
             }
         };
-        let size = PageSize::STANDARD
-            .resolve(req.page_size)
-            .map_err(|e| v.append(e))
-            .unwrap_or(0);
         let filters = format!("{status:?}").into_bytes();
-        let after = self
-            .page_tokens
-            .open::<String>(&req.page_token, &filters)
-            .map_err(|e| v.append(e.violation()))
-            .unwrap_or(None);
+        let (size, after) =
+            self.page_tokens
+                .page::<String>(&mut v, req.page_size, &req.page_token, &filters);
         v.into_result()?;
         let mut conn = self.pool.acquire().await?;
         let mut campaigns =
@@ -345,21 +338,15 @@ impl Service {
         let code = campaign_name(&req.campaign, "campaign")
             .map_err(|e| v.append(e))
             .ok();
-        let size = PageSize::STANDARD
-            .resolve(req.page_size)
-            .map_err(|e| v.append(e))
-            .unwrap_or(0);
         let filters = pb::ListAffectedVehiclesRequest {
             page_size: 0,
             page_token: String::new(),
             ..req.clone()
         }
         .encode_to_vec();
-        let after = self
-            .page_tokens
-            .open::<String>(&req.page_token, &filters)
-            .map_err(|e| v.append(e.violation()))
-            .unwrap_or(None);
+        let (size, after) =
+            self.page_tokens
+                .page::<String>(&mut v, req.page_size, &req.page_token, &filters);
         let Some(code) = code else {
             return Err(Error::InvalidArgument(v));
         };

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use dealernet_kit::{
     auth::{Principal, Role},
     error::FieldViolations,
-    paging::PageSize,
+    paging::{TimeIdCursor, time_id, time_id_cursor},
 };
 use dealernet_proto::{types::v1 as types, vehicles::v1 as pb};
 use prost::Message;
@@ -213,22 +213,16 @@ impl Service {
         }
         filter.opened_after = optional_time(&mut v, "opened_after", req.opened_after.as_ref());
         filter.opened_before = optional_time(&mut v, "opened_before", req.opened_before.as_ref());
-        let size = PageSize::STANDARD
-            .resolve(req.page_size)
-            .map_err(|e| v.append(e))
-            .unwrap_or(0);
         let bound = pb::ListRepairOrdersRequest {
             page_size: 0,
             page_token: String::new(),
             ..req.clone()
         }
         .encode_to_vec();
-        let after = self
-            .page_tokens
-            .open::<(i64, Uuid)>(&req.page_token, &bound)
-            .map_err(|e| v.append(e.violation()))
-            .unwrap_or(None)
-            .and_then(|(micros, id)| Some((DateTime::from_timestamp_micros(micros)?, id)));
+        let (size, after) =
+            self.page_tokens
+                .page::<TimeIdCursor>(&mut v, req.page_size, &req.page_token, &bound);
+        let after = after.and_then(time_id);
         v.into_result()?;
         if !sees_all(principal) && filter.vin.is_none() {
             match &filter.station {
@@ -248,7 +242,7 @@ impl Service {
         let mut conn = self.pool.acquire().await?;
         let mut orders = store::repair::list(&mut conn, &filter, after, size + 1).await?;
         let next_page_token = self.page_tokens.next_page(&mut orders, size, &bound, |o| {
-            (o.opened_at.timestamp_micros(), o.id)
+            time_id_cursor(o.opened_at, o.id)
         });
         Ok(pb::ListRepairOrdersResponse {
             repair_orders: orders.iter().map(|o| order_to_proto(o, &[])).collect(),
