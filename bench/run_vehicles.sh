@@ -36,6 +36,7 @@ PSQL=$(command -v psql || echo /usr/lib/postgresql/15/bin/psql)
 
 cargo build --release -p dealernet -p dealernet-bench
 mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)  # absolute: the script changes directory below
 # The state dir must be enterable by the `postgres` user that dev runs PostgreSQL as.
 chmod a+x "$ROOT/target" "$CARGO_TARGET_DIR" "$WORK" 2>/dev/null || true
 cd "$WORK"   # so that no dealernet.toml of the repo is picked up
