@@ -6,6 +6,7 @@
 //! authentication, the error vocabulary, page tokens and idempotent mutations.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
