@@ -8,7 +8,8 @@ use std::{
 use anyhow::Context;
 use dealernet_kit::{
     auth::{Principal, Role, TokenKeys},
-    config::{Config, Layer},
+    clock::Clock,
+    config::{Config, Layer, ServiceKind},
     local_pg::{self, LocalPostgres},
 };
 use secrecy::SecretString;
@@ -77,7 +78,17 @@ pub async fn run(mut config: Config, state_dir: PathBuf) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("loading demo data: {e}"))?;
     pool.close().await;
-    print_ready(&config, platform.addr(), loaded)?;
+    let outlets = if config.services.contains(&ServiceKind::Dealers) {
+        let pool = dealernet_kit::db::pool(url, dealernet_dealers::SCHEMA, 2).await?;
+        let outlets = dealernet_dealers::demo::load(&pool, Clock::System.now())
+            .await
+            .context("loading the demo dealer network")?;
+        pool.close().await;
+        outlets
+    } else {
+        0
+    };
+    print_ready(&config, platform.addr(), loaded, outlets)?;
     let result = platform.run_until_stopped(crate::shutdown_signal()).await;
     if let Some(mut server) = postgres {
         tokio::task::spawn_blocking(move || server.stop()).await?;
@@ -86,7 +97,12 @@ pub async fn run(mut config: Config, state_dir: PathBuf) -> anyhow::Result<()> {
     result
 }
 
-fn print_ready(config: &Config, addr: std::net::SocketAddr, loaded: usize) -> anyhow::Result<()> {
+fn print_ready(
+    config: &Config,
+    addr: std::net::SocketAddr,
+    loaded: usize,
+    outlets: usize,
+) -> anyhow::Result<()> {
     let keys = TokenKeys::new(config.secrets.jwt_secret.clone());
     let token = |subject: &str, org: &str, role: Role| -> anyhow::Result<String> {
         let principal = Principal::new(subject, org, &[role]).map_err(anyhow::Error::msg)?;
@@ -96,10 +112,11 @@ fn print_ready(config: &Config, addr: std::net::SocketAddr, loaded: usize) -> an
     let dealer = token("dealer.sales", "D1001", Role::Dealer)?;
     let station = token("station.advisor", "S3001", Role::Station)?;
     let agent = token("hotline.agent", "CALLCENTER", Role::Agent)?;
-    let data = if loaded > 0 {
-        format!("{loaded} demo customers loaded")
-    } else {
-        "existing data reused".to_owned()
+    let data = match (loaded, outlets) {
+        (0, 0) => "existing data reused".to_owned(),
+        (0, o) => format!("{o} demo outlets loaded"),
+        (c, 0) => format!("{c} demo customers loaded"),
+        (c, o) => format!("{c} demo customers and {o} demo outlets loaded"),
     };
     println!(
         "dealernet dev ready on {addr} ({data}; services: {})",

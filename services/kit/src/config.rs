@@ -14,17 +14,24 @@ pub enum ServiceKind {
     Customers,
     /// The vehicle lifecycle service.
     Vehicles,
+    /// The dealer network: outlets, staff, locator, leads, scorecards.
+    Dealers,
 }
 
 impl ServiceKind {
     /// Every service, in start-up order.
-    pub const ALL: &'static [ServiceKind] = &[ServiceKind::Customers, ServiceKind::Vehicles];
+    pub const ALL: &'static [ServiceKind] = &[
+        ServiceKind::Customers,
+        ServiceKind::Vehicles,
+        ServiceKind::Dealers,
+    ];
 
     /// The name used in `--services` and as the PostgreSQL schema.
     pub fn name(self) -> &'static str {
         match self {
             ServiceKind::Customers => "customers",
             ServiceKind::Vehicles => "vehicles",
+            ServiceKind::Dealers => "dealers",
         }
     }
 }
@@ -69,6 +76,9 @@ pub struct Layer {
     /// Where the customer registry answers, for services that call it (vehicles);
     /// defaults to this process when it runs the registry too.
     pub customers_url: Option<String>,
+    /// Seconds between two runs of the dealers service's lead deadline sweeper; 0 turns
+    /// it off in this process (another replica, or a test, sweeps).
+    pub lead_sweep_interval_secs: Option<u64>,
 }
 
 impl Layer {
@@ -115,6 +125,7 @@ impl Layer {
             idempotency_retention_hours: parse_num("DEALERNET_IDEMPOTENCY_RETENTION_HOURS")?,
             log: get("DEALERNET_LOG"),
             customers_url: get("DEALERNET_CUSTOMERS_URL"),
+            lead_sweep_interval_secs: parse_num("DEALERNET_LEAD_SWEEP_INTERVAL_SECS")?,
         })
     }
 
@@ -136,6 +147,9 @@ impl Layer {
                 .or(self.idempotency_retention_hours),
             log: over.log.or(self.log),
             customers_url: over.customers_url.or(self.customers_url),
+            lead_sweep_interval_secs: over
+                .lead_sweep_interval_secs
+                .or(self.lead_sweep_interval_secs),
         }
     }
 }
@@ -153,6 +167,8 @@ pub struct Config {
     pub idempotency_retention_hours: u64,
     pub log: String,
     pub customers_url: Option<String>,
+    /// Seconds between lead deadline sweeps; 0 means this process does not sweep.
+    pub lead_sweep_interval_secs: u64,
 }
 
 /// Keys that must never appear in logs or debug output.
@@ -252,6 +268,12 @@ impl Config {
             }
             _ => {}
         }
+        let lead_sweep_interval_secs = layer.lead_sweep_interval_secs.unwrap_or(30);
+        if lead_sweep_interval_secs > 3600 {
+            problems.push(
+                "lead_sweep_interval_secs: at most 3600 (leads would stay overdue too long)".into(),
+            );
+        }
         if !problems.is_empty() {
             return Err(ConfigError(problems.join("; ")));
         }
@@ -265,6 +287,7 @@ impl Config {
             idempotency_retention_hours,
             log: layer.log.unwrap_or_else(|| "info".into()),
             customers_url: layer.customers_url,
+            lead_sweep_interval_secs,
         })
     }
 
@@ -352,6 +375,27 @@ mod tests {
             Config::from_layer(complete()).is_ok(),
             "both services in one process"
         );
+    }
+
+    #[test]
+    fn the_lead_sweep_interval_is_bounded_and_may_be_off() {
+        assert_eq!(
+            Config::from_layer(complete())
+                .expect("default")
+                .lead_sweep_interval_secs,
+            30
+        );
+        let off =
+            Layer::from_lookup(|k| (k == "DEALERNET_LEAD_SWEEP_INTERVAL_SECS").then(|| "0".into()))
+                .expect("env layer");
+        let config = Config::from_layer(complete().merge(off)).expect("0 turns it off");
+        assert_eq!(config.lead_sweep_interval_secs, 0);
+        let slow = Layer {
+            lead_sweep_interval_secs: Some(7200),
+            ..complete()
+        };
+        let err = Config::from_layer(slow).expect_err("too slow").0;
+        assert!(err.contains("lead_sweep_interval_secs"), "{err}");
     }
 
     #[test]
