@@ -5,6 +5,7 @@ mod auth;
 mod concurrency;
 mod consent;
 mod customers;
+mod dealers;
 mod duplicates;
 mod erasure;
 mod feed;
