@@ -8,6 +8,7 @@ use std::{
 use anyhow::Context;
 use dealernet_kit::{
     auth::{Principal, Role, TokenKeys},
+    clock::Clock,
     config::{Config, Layer, ServiceKind},
     local_pg::{self, LocalPostgres},
 };
@@ -77,6 +78,16 @@ pub async fn run(mut config: Config, state_dir: PathBuf) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("loading demo data: {e}"))?;
     pool.close().await;
+    let outlets = if config.services.contains(&ServiceKind::Dealers) {
+        let pool = dealernet_kit::db::pool(url, dealernet_dealers::SCHEMA, 2).await?;
+        let outlets = dealernet_dealers::demo::load(&pool, Clock::System.now())
+            .await
+            .context("loading the demo dealer network")?;
+        pool.close().await;
+        outlets
+    } else {
+        0
+    };
     let addr = platform.addr();
     let server = tokio::spawn(platform.run_until_stopped(crate::shutdown_signal()));
     let vehicles = if config.services.contains(&ServiceKind::Vehicles)
@@ -89,7 +100,7 @@ pub async fn run(mut config: Config, state_dir: PathBuf) -> anyhow::Result<()> {
     } else {
         0
     };
-    print_ready(&config, addr, loaded, vehicles)?;
+    print_ready(&config, addr, loaded, outlets, vehicles)?;
     let result = server.await.context("the platform task")?;
     if let Some(mut server) = postgres {
         tokio::task::spawn_blocking(move || server.stop()).await?;
@@ -102,6 +113,7 @@ fn print_ready(
     config: &Config,
     addr: std::net::SocketAddr,
     loaded: usize,
+    outlets: usize,
     vehicles: u32,
 ) -> anyhow::Result<()> {
     let keys = TokenKeys::new(config.secrets.jwt_secret.clone());
@@ -113,10 +125,20 @@ fn print_ready(
     let dealer = token("dealer.sales", "D1001", Role::Dealer)?;
     let station = token("station.advisor", "S3001", Role::Station)?;
     let agent = token("hotline.agent", "CALLCENTER", Role::Agent)?;
-    let data = match (loaded, vehicles) {
-        (0, 0) => "existing data reused".to_owned(),
-        (c, 0) => format!("{c} demo customers loaded"),
-        (c, v) => format!("{c} demo customers and {v} demo vehicles loaded"),
+    let mut loaded_now = Vec::new();
+    if loaded > 0 {
+        loaded_now.push(format!("{loaded} demo customers"));
+    }
+    if outlets > 0 {
+        loaded_now.push(format!("{outlets} demo outlets"));
+    }
+    if vehicles > 0 {
+        loaded_now.push(format!("{vehicles} demo vehicles"));
+    }
+    let data = if loaded_now.is_empty() {
+        "existing data reused".to_owned()
+    } else {
+        format!("{} loaded", loaded_now.join(", "))
     };
     println!(
         "dealernet dev ready on {addr} ({data}; services: {})",

@@ -7,11 +7,12 @@
 pub mod dev;
 mod dev_vehicles;
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use dealernet_kit::{
     auth::{Authenticate, TokenKeys},
+    clock::Clock,
     config::{Config, ServiceKind},
     db,
     server::GrpcServer,
@@ -28,6 +29,7 @@ pub async fn migrate(database_url: &str, services: &[ServiceKind]) -> anyhow::Re
                 dealernet_callcenter::SCHEMA,
                 &dealernet_callcenter::MIGRATOR,
             ),
+            ServiceKind::Dealers => (dealernet_dealers::SCHEMA, &dealernet_dealers::MIGRATOR),
         };
         db::migrate(database_url, schema, migrator)
             .await
@@ -55,6 +57,12 @@ impl std::fmt::Debug for Platform {
 impl Platform {
     /// Migrates the configured services, connects their pools and binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Platform> {
+        Self::build_with_clock(config, Clock::System).await
+    }
+
+    /// As [`Platform::build`], with the services that keep deadlines (dealers) telling
+    /// time by `clock`: tests move a manual clock instead of waiting.
+    pub async fn build_with_clock(config: &Config, clock: Clock) -> anyhow::Result<Platform> {
         let url = config.require_database_url()?.to_owned();
         migrate(&url, &config.services).await?;
         let auth = Authenticate::new(TokenKeys::new(config.secrets.jwt_secret.clone()));
@@ -126,6 +134,28 @@ impl Platform {
                         )
                         .map_err(anyhow::Error::msg)?
                         .into_server(auth.clone()),
+                    );
+                }
+                ServiceKind::Dealers => {
+                    let pool = db::pool(
+                        &url,
+                        dealernet_dealers::SCHEMA,
+                        config.database_max_connections,
+                    )
+                    .await
+                    .context("connecting the dealers pool")?;
+                    let sweep_every = (config.lead_sweep_interval_secs > 0)
+                        .then(|| Duration::from_secs(config.lead_sweep_interval_secs));
+                    background.push(tokio::spawn(
+                        dealernet_dealers::sweeper::Sweeper::new(pool.clone()).run(
+                            clock.clone(),
+                            sweep_every,
+                            config.idempotency_retention_hours,
+                        ),
+                    ));
+                    server = server.add_service(
+                        dealernet_dealers::Service::new(pool, &config.secrets, clock.clone())
+                            .into_server(auth.clone()),
                     );
                 }
             }

@@ -18,6 +18,13 @@ pub mod vehicles {
     }
 }
 
+/// The dealer network API: outlets, staff, locator, leads, scorecards.
+pub mod dealers {
+    pub mod v1 {
+        tonic::include_proto!("dealernet.dealers.v1");
+    }
+}
+
 /// The call center API.
 pub mod callcenter {
     pub mod v1 {

@@ -15,12 +15,14 @@ use std::{
 
 use dealernet_kit::{
     auth::{Principal, Role, TokenKeys},
+    clock::{Clock, ManualClock},
     config::{Config, Layer},
     local_pg::{self, LocalPostgres},
 };
 use dealernet_proto::{
     callcenter::v1::call_center_service_client::CallCenterServiceClient,
     customers::v1::customer_service_client::CustomerServiceClient,
+    dealers::v1::dealer_service_client::DealerServiceClient,
     vehicles::v1::vehicle_service_client::VehicleServiceClient,
 };
 use secrecy::SecretString;
@@ -181,6 +183,8 @@ pub type VehiclesClient = VehicleServiceClient<InterceptedService<Channel, Beare
 pub type CallCenterClient = CallCenterServiceClient<InterceptedService<Channel, Bearer>>;
 /// A customers client that sends a bearer token with every call.
 pub type CustomersClient = CustomerServiceClient<InterceptedService<Channel, Bearer>>;
+/// A dealers client that sends a bearer token with every call.
+pub type DealersClient = DealerServiceClient<InterceptedService<Channel, Bearer>>;
 
 impl TestPlatform {
     /// Spawns every service on a fresh database.
@@ -190,10 +194,32 @@ impl TestPlatform {
 
     /// Spawns with adjusted settings.
     pub async fn spawn_with(tweak: impl FnOnce(Layer) -> Layer) -> TestPlatform {
+        Self::spawn_with_clock(tweak, Clock::System).await
+    }
+
+    /// Spawns with services that keep deadlines reading `clock`, and without the
+    /// background lead sweeper: the test moves the clock and sweeps with
+    /// [`TestPlatform::sweep_leads`] when it wants, so nothing waits on wall-clock time.
+    pub async fn spawn_at(clock: &ManualClock) -> TestPlatform {
+        Self::spawn_with_clock(
+            |l| Layer {
+                lead_sweep_interval_secs: Some(0),
+                ..l
+            },
+            Clock::from(clock.clone()),
+        )
+        .await
+    }
+
+    /// Spawns with adjusted settings and the given clock.
+    pub async fn spawn_with_clock(
+        tweak: impl FnOnce(Layer) -> Layer,
+        clock: Clock,
+    ) -> TestPlatform {
         let _ = dealernet_kit::telemetry::init("warn");
         let database_url = fresh_database().await;
         let config = test_config(&database_url, tweak);
-        let platform = dealernet::Platform::build(&config)
+        let platform = dealernet::Platform::build_with_clock(&config, clock)
             .await
             .expect("platform builds");
         let addr = platform.addr();
@@ -248,6 +274,31 @@ impl TestPlatform {
             self.channel(),
             Bearer::person(subject, org, role),
         )
+    }
+
+    /// A dealers client acting for `org` with `role`.
+    pub fn dealers(&self, org: &str, role: Role) -> DealersClient {
+        DealerServiceClient::with_interceptor(self.channel(), Bearer::valid(org, role))
+    }
+
+    /// A lead sweeper over this platform's database, as the background task runs it.
+    pub async fn sweeper(&self) -> dealernet_dealers::sweeper::Sweeper {
+        let pool = dealernet_kit::db::pool(&self.database_url, dealernet_dealers::SCHEMA, 4)
+            .await
+            .expect("connect the dealers pool");
+        dealernet_dealers::sweeper::Sweeper::new(pool)
+    }
+
+    /// One sweep of overdue leads as of `now`.
+    pub async fn sweep_leads(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> dealernet_dealers::sweeper::SweepReport {
+        self.sweeper()
+            .await
+            .sweep_once(now)
+            .await
+            .expect("sweep succeeds")
     }
 
     /// A customers client sending whatever `authorization` value is given (or none).

@@ -16,6 +16,8 @@ pub enum ServiceKind {
     Vehicles,
     /// The call center.
     Callcenter,
+    /// The dealer network: outlets, staff, locator, leads, scorecards.
+    Dealers,
 }
 
 impl ServiceKind {
@@ -24,6 +26,7 @@ impl ServiceKind {
         ServiceKind::Customers,
         ServiceKind::Vehicles,
         ServiceKind::Callcenter,
+        ServiceKind::Dealers,
     ];
 
     /// The name used in `--services` and as the PostgreSQL schema.
@@ -32,6 +35,7 @@ impl ServiceKind {
             ServiceKind::Customers => "customers",
             ServiceKind::Vehicles => "vehicles",
             ServiceKind::Callcenter => "callcenter",
+            ServiceKind::Dealers => "dealers",
         }
     }
 }
@@ -79,6 +83,9 @@ pub struct Layer {
     /// Where the call center answers, for services that ask it for follow-up calls
     /// (vehicles); defaults to this process when it runs the call center too.
     pub callcenter_url: Option<String>,
+    /// Seconds between two runs of the dealers service's lead deadline sweeper; 0 turns
+    /// it off in this process (another replica, or a test, sweeps).
+    pub lead_sweep_interval_secs: Option<u64>,
 }
 
 impl Layer {
@@ -126,6 +133,7 @@ impl Layer {
             log: get("DEALERNET_LOG"),
             customers_url: get("DEALERNET_CUSTOMERS_URL"),
             callcenter_url: get("DEALERNET_CALLCENTER_URL"),
+            lead_sweep_interval_secs: parse_num("DEALERNET_LEAD_SWEEP_INTERVAL_SECS")?,
         })
     }
 
@@ -148,6 +156,9 @@ impl Layer {
             log: over.log.or(self.log),
             customers_url: over.customers_url.or(self.customers_url),
             callcenter_url: over.callcenter_url.or(self.callcenter_url),
+            lead_sweep_interval_secs: over
+                .lead_sweep_interval_secs
+                .or(self.lead_sweep_interval_secs),
         }
     }
 }
@@ -166,6 +177,8 @@ pub struct Config {
     pub log: String,
     pub customers_url: Option<String>,
     pub callcenter_url: Option<String>,
+    /// Seconds between lead deadline sweeps; 0 means this process does not sweep.
+    pub lead_sweep_interval_secs: u64,
 }
 
 /// Keys that must never appear in logs or debug output.
@@ -271,6 +284,12 @@ impl Config {
         {
             problems.push("callcenter_url: must start with http:// or https://".into());
         }
+        let lead_sweep_interval_secs = layer.lead_sweep_interval_secs.unwrap_or(30);
+        if lead_sweep_interval_secs > 3600 {
+            problems.push(
+                "lead_sweep_interval_secs: at most 3600 (leads would stay overdue too long)".into(),
+            );
+        }
         if !problems.is_empty() {
             return Err(ConfigError(problems.join("; ")));
         }
@@ -285,6 +304,7 @@ impl Config {
             log: layer.log.unwrap_or_else(|| "info".into()),
             customers_url: layer.customers_url,
             callcenter_url: layer.callcenter_url,
+            lead_sweep_interval_secs,
         })
     }
 
@@ -372,6 +392,27 @@ mod tests {
             Config::from_layer(complete()).is_ok(),
             "both services in one process"
         );
+    }
+
+    #[test]
+    fn the_lead_sweep_interval_is_bounded_and_may_be_off() {
+        assert_eq!(
+            Config::from_layer(complete())
+                .expect("default")
+                .lead_sweep_interval_secs,
+            30
+        );
+        let off =
+            Layer::from_lookup(|k| (k == "DEALERNET_LEAD_SWEEP_INTERVAL_SECS").then(|| "0".into()))
+                .expect("env layer");
+        let config = Config::from_layer(complete().merge(off)).expect("0 turns it off");
+        assert_eq!(config.lead_sweep_interval_secs, 0);
+        let slow = Layer {
+            lead_sweep_interval_secs: Some(7200),
+            ..complete()
+        };
+        let err = Config::from_layer(slow).expect_err("too slow").0;
+        assert!(err.contains("lead_sweep_interval_secs"), "{err}");
     }
 
     #[test]

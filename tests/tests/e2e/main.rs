@@ -6,6 +6,7 @@ mod callbacks;
 mod concurrency;
 mod consent;
 mod customers;
+mod dealers;
 mod duplicates;
 mod erasure;
 mod feed;
