@@ -78,6 +78,9 @@ impl Platform {
             let local = SocketAddr::from(([127, 0, 0, 1], addr.port()));
             format!("http://{local}")
         });
+        let dealers_url = config.dealers_url.clone().unwrap_or_else(|| {
+            format!("http://{}", SocketAddr::from(([127, 0, 0, 1], addr.port())))
+        });
         // Follow-up calls go to the configured call center, else to this process's own.
         let callcenter_url = config.callcenter_url.clone().or_else(|| {
             config
@@ -130,6 +133,7 @@ impl Platform {
                             pool,
                             &config.secrets,
                             &customers_url,
+                            &dealers_url,
                             callcenter_url.as_deref(),
                         )
                         .map_err(anyhow::Error::msg)?

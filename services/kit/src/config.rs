@@ -83,6 +83,9 @@ pub struct Layer {
     /// Where the call center answers, for services that ask it for follow-up calls
     /// (vehicles); defaults to this process when it runs the call center too.
     pub callcenter_url: Option<String>,
+    /// Where the dealers service answers, for services that check outlets or hand it
+    /// leads (vehicles, callcenter); defaults to this process when it runs dealers too.
+    pub dealers_url: Option<String>,
     /// Seconds between two runs of the dealers service's lead deadline sweeper; 0 turns
     /// it off in this process (another replica, or a test, sweeps).
     pub lead_sweep_interval_secs: Option<u64>,
@@ -133,6 +136,7 @@ impl Layer {
             log: get("DEALERNET_LOG"),
             customers_url: get("DEALERNET_CUSTOMERS_URL"),
             callcenter_url: get("DEALERNET_CALLCENTER_URL"),
+            dealers_url: get("DEALERNET_DEALERS_URL"),
             lead_sweep_interval_secs: parse_num("DEALERNET_LEAD_SWEEP_INTERVAL_SECS")?,
         })
     }
@@ -156,6 +160,7 @@ impl Layer {
             log: over.log.or(self.log),
             customers_url: over.customers_url.or(self.customers_url),
             callcenter_url: over.callcenter_url.or(self.callcenter_url),
+            dealers_url: over.dealers_url.or(self.dealers_url),
             lead_sweep_interval_secs: over
                 .lead_sweep_interval_secs
                 .or(self.lead_sweep_interval_secs),
@@ -177,6 +182,9 @@ pub struct Config {
     pub log: String,
     pub customers_url: Option<String>,
     pub callcenter_url: Option<String>,
+    /// Where the dealers service answers, for services that check outlets or hand it
+    /// leads (vehicles, callcenter); defaults to this process when it runs dealers too.
+    pub dealers_url: Option<String>,
     /// Seconds between lead deadline sweeps; 0 means this process does not sweep.
     pub lead_sweep_interval_secs: u64,
 }
@@ -284,6 +292,20 @@ impl Config {
         {
             problems.push("callcenter_url: must start with http:// or https://".into());
         }
+        match &layer.dealers_url {
+            Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                problems.push("dealers_url: must start with http:// or https://".into());
+            }
+            None if (services.contains(&ServiceKind::Vehicles)
+                || services.contains(&ServiceKind::Callcenter))
+                && !services.contains(&ServiceKind::Dealers) =>
+            {
+                problems.push(
+                    "dealers_url: required when vehicles or callcenter runs without dealers (set DEALERNET_DEALERS_URL)".into(),
+                );
+            }
+            _ => {}
+        }
         let lead_sweep_interval_secs = layer.lead_sweep_interval_secs.unwrap_or(30);
         if lead_sweep_interval_secs > 3600 {
             problems.push(
@@ -304,6 +326,7 @@ impl Config {
             log: layer.log.unwrap_or_else(|| "info".into()),
             customers_url: layer.customers_url,
             callcenter_url: layer.callcenter_url,
+            dealers_url: layer.dealers_url,
             lead_sweep_interval_secs,
         })
     }
@@ -374,20 +397,22 @@ mod tests {
     }
 
     #[test]
-    fn vehicles_alone_needs_the_registry_address() {
+    fn vehicles_alone_needs_the_registry_and_dealers_addresses() {
         let alone = Layer {
             services: Some(vec!["vehicles".into()]),
             ..complete()
         };
         let err = Config::from_layer(alone.clone())
-            .expect_err("no registry")
+            .expect_err("no registry, no dealers")
             .0;
         assert!(err.contains("customers_url"), "{err}");
-        let with_url = Layer {
+        assert!(err.contains("dealers_url"), "{err}");
+        let with_urls = Layer {
             customers_url: Some("http://customers:50051".into()),
+            dealers_url: Some("http://dealers:50051".into()),
             ..alone
         };
-        assert!(Config::from_layer(with_url).is_ok());
+        assert!(Config::from_layer(with_urls).is_ok());
         assert!(
             Config::from_layer(complete()).is_ok(),
             "both services in one process"

@@ -10,6 +10,7 @@ pub mod customers;
 pub mod domain;
 mod error;
 pub mod hotline;
+pub mod outlets;
 pub mod store;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -33,16 +34,19 @@ pub struct Service {
     page_tokens: PageTokens,
     customers: customers::CustomerDirectory,
     follow_ups: hotline::FollowUps,
+    outlets: outlets::OutletDirectory,
 }
 
 impl Service {
     /// A service over a pool whose connections see the `vehicles` schema, confirming
-    /// customers with the registry at `customers_url` and asking the call center at
-    /// `callcenter_url` (if any) for follow-up calls after repairs.
+    /// customers with the registry at `customers_url`, outlets with the dealers service
+    /// at `dealers_url`, and asking the call center at `callcenter_url` (if any) for
+    /// follow-up calls after repairs.
     pub fn new(
         pool: PgPool,
         secrets: &Secrets,
         customers_url: &str,
+        dealers_url: &str,
         callcenter_url: Option<&str>,
     ) -> Result<Service, String> {
         Ok(Service {
@@ -53,6 +57,7 @@ impl Service {
                 secrets.jwt_secret.clone(),
             )?,
             follow_ups: hotline::FollowUps::new(callcenter_url, secrets.jwt_secret.clone())?,
+            outlets: outlets::OutletDirectory::new(dealers_url, secrets.jwt_secret.clone())?,
         })
     }
 

@@ -121,6 +121,7 @@ async fn items_are_applied_once_and_bad_ones_rejected_alone() {
 async fn transit_feeds_may_resend() {
     use pb::ItemOutcome as O;
     let platform = TestPlatform::spawn().await;
+    crate::network(&platform).await;
     platform
         .vehicles("HQ", Role::Hq)
         .create_model(pb::CreateModelRequest {

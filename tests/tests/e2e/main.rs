@@ -14,6 +14,7 @@ mod hotline;
 mod kill;
 mod list;
 mod merge;
+mod outlets;
 mod recall;
 mod relationships;
 mod repair;
@@ -120,5 +121,30 @@ pub fn person(family: &str, given: &str, phone: &str) -> pb::Customer {
         }),
         source_channel: pb::SourceChannel::DealerPos as i32,
         ..Default::default()
+    }
+}
+
+/// The outlets the vehicle and hotline tests act at, created in the dealer network (by
+/// request id, so calling this again changes nothing): 4S dealers D1001 and D1002,
+/// service stations S2001, S2002, S3001 and S3002.
+pub async fn network(platform: &dealernet_tests::TestPlatform) {
+    use dealernet_proto::dealers::v1 as dpb;
+    let mut hq = platform.dealers("HQ", dealernet_kit::auth::Role::Hq);
+    let station = [dpb::Capability::Service, dpb::Capability::Parts];
+    let outlets = [
+        ("D1001", 0.0, &[][..]),
+        ("D1002", 4.0, &[][..]),
+        ("S2001", 8.0, &station[..]),
+        ("S2002", 12.0, &station[..]),
+        ("S3001", 16.0, &station[..]),
+        ("S3002", 20.0, &station[..]),
+    ];
+    for (code, km_east, capabilities) in outlets {
+        hq.create_outlet(dpb::CreateOutletRequest {
+            outlet: Some(dealers::outlet_at(code, km_east, capabilities)),
+            request_id: format!("network-{code}"),
+        })
+        .await
+        .expect("create outlet");
     }
 }

@@ -21,6 +21,7 @@ pub(crate) fn later(days: i64) -> Option<Timestamp> {
 
 /// A car in stock at D1001 with a list price of 199,800 CNY valid today.
 pub(crate) async fn car_in_stock(platform: &TestPlatform, n: u32) -> String {
+    crate::network(platform).await;
     let mut hq = platform.vehicles("HQ", Role::Hq);
     let model = pb::Model {
         code: "DA7-2026".into(),

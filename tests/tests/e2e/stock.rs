@@ -23,6 +23,7 @@ const CUSTOMER: &str = "customers/01936f0e-0000-7000-8000-000000000001";
 
 /// A model and `n` produced vehicles; returns the factory client.
 async fn produced(platform: &TestPlatform, vins: &[String]) -> VehiclesClient {
+    crate::network(platform).await;
     platform
         .vehicles("HQ", Role::Hq)
         .create_model(pb::CreateModelRequest {

@@ -240,6 +240,9 @@ impl Service {
         v.into_result()?;
         authorize_station(principal, &station)?;
         // Asked before the transaction: no row lock is held across a network call.
+        self.outlets
+            .check(&station, crate::outlets::Action::Repair)
+            .await?;
         let customer = match customer {
             Some(id) => Some(self.customers.confirm(id, "repair order").await?),
             None => None,

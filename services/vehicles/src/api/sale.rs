@@ -63,6 +63,8 @@ impl Service {
         };
         v.into_result()?;
         // Asked before the transaction: no row lock is held across a network call.
+        self.check_acting_outlet(principal, &vin, crate::outlets::Action::Sell)
+            .await?;
         let buyer = self.customers.confirm(customer, "vehicle sale").await?;
         let mut tx = self.pool.begin().await?;
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {

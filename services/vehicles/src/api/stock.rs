@@ -21,6 +21,7 @@ use crate::{
         vehicle::{Event, Vehicle},
         vin::Vin,
     },
+    outlets::Action as OutletAction,
     store::{self, vehicle::ShipmentRow},
 };
 
@@ -135,6 +136,28 @@ impl Service {
         Ok(v)
     }
 
+    /// Asks the dealer network whether the outlet acting on a car may `action` now: the
+    /// caller's own outlet, or for central callers the outlet holding the car (read
+    /// without a lock; the action re-checks the holder under its lock).
+    pub(super) async fn check_acting_outlet(
+        &self,
+        principal: &Principal,
+        vin: &Vin,
+        action: OutletAction,
+    ) -> Result<()> {
+        let outlet = if central(principal) {
+            let mut conn = self.pool.acquire().await?;
+            match store::vehicle::load(&mut conn, vin, false).await? {
+                Some(v) if !v.holder_outlet.is_empty() => v.holder_outlet,
+                // Nothing holds it: the action itself refuses.
+                _ => return Ok(()),
+            }
+        } else {
+            principal.organization().to_owned()
+        };
+        self.outlets.check(&outlet, action).await
+    }
+
     pub(super) async fn record(
         &self,
         tx: &mut PgConnection,
@@ -184,6 +207,9 @@ impl Service {
         let destination = outlet_code(&mut v, "destination_outlet", &req.destination_outlet);
         let eta = required_time(&mut v, "eta", req.eta.as_ref(), false);
         v.into_result()?;
+        self.outlets
+            .check(&destination, OutletAction::ReceiveStock)
+            .await?;
         let mut tx = self.pool.begin().await?;
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {
             return Ok(done);
@@ -305,6 +331,9 @@ impl Service {
         };
         v.into_result()?;
         authorize_outlet(principal, &outlet)?;
+        self.outlets
+            .check(&outlet, OutletAction::ReceiveStock)
+            .await?;
         let mut tx = self.pool.begin().await?;
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {
             return Ok(done);
@@ -360,6 +389,9 @@ impl Service {
             return Err(Error::InvalidArgument(v));
         };
         v.into_result()?;
+        self.outlets
+            .check(&destination, OutletAction::ReceiveStock)
+            .await?;
         let mut tx = self.pool.begin().await?;
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {
             return Ok(done);
@@ -435,6 +467,8 @@ impl Service {
             return Err(Error::InvalidArgument(v));
         };
         v.into_result()?;
+        self.check_acting_outlet(principal, &vin, OutletAction::Reserve)
+            .await?;
         let mut tx = self.pool.begin().await?;
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {
             return Ok(done);

@@ -217,7 +217,12 @@ async fn race(
             assert_eq!(lead.status, pb::LeadStatus::Contacted as i32, "{name}");
             assert_eq!(lead.routings.len(), 1, "{name}");
         } else {
-            assert_eq!(lead.assigned_outlet, "B", "{name}");
+            // B and C are both near; which takes it depends on their loads.
+            assert!(
+                ["B", "C"].contains(&lead.assigned_outlet.as_str()),
+                "{name}: {}",
+                lead.assigned_outlet
+            );
             assert_eq!(lead.status, pb::LeadStatus::New as i32, "{name}");
             assert_eq!(lead.routings.len(), 2, "{name}: re-routed exactly once");
             assert!(!lead.escalated, "{name}");

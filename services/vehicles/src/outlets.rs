@@ -1,0 +1,100 @@
+//! The dealer network as the vehicle service sees it: whether an outlet may receive
+//! stock, reserve, sell or repair right now (a suspended outlet may not; an outlet without
+//! the capability may not). Asked before the transaction, with the vehicle service's own
+//! `system` token, so no row lock is held across the call.
+
+use dealernet_kit::auth::{Principal, Role, TokenKeys};
+use dealernet_proto::dealers::v1::{self as pb, dealer_service_client::DealerServiceClient};
+use secrecy::SecretString;
+use tonic::{Code, Request, transport::Channel};
+
+use crate::Error;
+
+const SELF_ORG: &str = "VEHICLES";
+const TOKEN_TTL_SECS: i64 = 300;
+
+pub use pb::OutletAction as Action;
+
+/// Asks the dealers service.
+#[derive(Debug, Clone)]
+pub struct OutletDirectory {
+    client: DealerServiceClient<Channel>,
+    keys: TokenKeys,
+}
+
+/// The stable reasons the dealers service gives, as this service's own.
+fn reason(code: &str) -> &'static str {
+    match code {
+        "OUTLET_SUSPENDED" => "OUTLET_SUSPENDED",
+        "OUTLET_CLOSED" => "OUTLET_CLOSED",
+        "OUTLET_LACKS_CAPABILITY" => "OUTLET_LACKS_CAPABILITY",
+        _ => "OUTLET_NOT_PERMITTED",
+    }
+}
+
+impl OutletDirectory {
+    /// A directory calling the dealers service at `url`; connects on first use.
+    pub fn new(url: &str, jwt_secret: SecretString) -> Result<OutletDirectory, String> {
+        let channel = Channel::from_shared(url.to_owned())
+            .map_err(|e| format!("dealers_url '{url}': {e}"))?
+            .connect_lazy();
+        Ok(OutletDirectory {
+            client: DealerServiceClient::new(channel),
+            keys: TokenKeys::new(jwt_secret),
+        })
+    }
+
+    /// Refused with the dealers service's stable reason (OUTLET_NOT_FOUND,
+    /// OUTLET_SUSPENDED, OUTLET_CLOSED, OUTLET_LACKS_CAPABILITY) unless `outlet` may do
+    /// `action` now.
+    pub async fn check(&self, outlet: &str, action: Action) -> Result<(), Error> {
+        let principal = Principal::new("vehicles-service", SELF_ORG, &[Role::System])
+            .map_err(|e| Error::Unavailable(format!("cannot act as the vehicle service: {e}")))?;
+        let mut request = Request::new(pb::CheckOutletPermissionRequest {
+            outlet: outlet.to_owned(),
+            action: action as i32,
+        });
+        let bearer = format!("Bearer {}", self.keys.mint(&principal, TOKEN_TTL_SECS));
+        request.metadata_mut().insert(
+            "authorization",
+            bearer
+                .parse()
+                .map_err(|_| Error::Unavailable("token is not ASCII".into()))?,
+        );
+        match self.client.clone().check_outlet_permission(request).await {
+            Ok(r) => {
+                let r = r.into_inner();
+                if r.allowed {
+                    Ok(())
+                } else {
+                    Err(Error::Precondition {
+                        reason: reason(&r.reason),
+                        message: format!(
+                            "outlet {outlet} may not {}: {}",
+                            action
+                                .as_str_name()
+                                .trim_start_matches("OUTLET_ACTION_")
+                                .to_lowercase()
+                                .replace('_', " "),
+                            r.reason
+                        ),
+                    })
+                }
+            }
+            Err(s) if s.code() == Code::NotFound => Err(Error::Precondition {
+                reason: "OUTLET_NOT_FOUND",
+                message: format!("outlet {outlet} is not in the dealer network"),
+            }),
+            Err(s) if s.code() == Code::InvalidArgument => Err(Error::Precondition {
+                reason: "OUTLET_NOT_FOUND",
+                message: format!("'{outlet}' is not an outlet code of the dealer network"),
+            }),
+            Err(s) => {
+                tracing::warn!(status = %s.message(), code = ?s.code(), "dealers service call failed");
+                Err(Error::Unavailable(
+                    "the dealers service cannot be reached; retry later".into(),
+                ))
+            }
+        }
+    }
+}
