@@ -114,9 +114,13 @@ impl Platform {
                     )
                     .await
                     .context("connecting the callcenter pool")?;
-                    let hotline =
-                        dealernet_callcenter::Service::new(pool, &config.secrets, &customers_url)
-                            .map_err(anyhow::Error::msg)?;
+                    let hotline = dealernet_callcenter::Service::new(
+                        pool,
+                        &config.secrets,
+                        &customers_url,
+                        &dealers_url,
+                    )
+                    .map_err(anyhow::Error::msg)?;
                     background.push(tokio::spawn(hotline.clone().run_sla_sweeper()));
                     server = server.add_service(hotline.into_server(auth.clone()));
                 }

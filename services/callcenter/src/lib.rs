@@ -6,10 +6,11 @@
 //! - [`domain`]: case workflow, SLA clocks, retry rules — no IO;
 //! - [`store`]: PostgreSQL persistence in the `callcenter` schema;
 //! - [`api`]: the `dealernet.callcenter.v1.CallCenterService` handlers;
-//! - [`customers`]: the registry client.
+//! - [`customers`], [`dealers`]: the registry and dealer-network clients.
 
 pub mod api;
 pub mod customers;
+pub mod dealers;
 pub mod domain;
 mod error;
 pub mod store;
@@ -39,16 +40,23 @@ pub struct Service {
     pool: PgPool,
     page_tokens: PageTokens,
     registry: customers::Registry,
+    network: dealers::Network,
 }
 
 impl Service {
     /// A service over a pool whose connections see the `callcenter` schema, asking the
-    /// registry at `customers_url`.
-    pub fn new(pool: PgPool, secrets: &Secrets, customers_url: &str) -> Result<Service, String> {
+    /// registry at `customers_url` and the dealer network at `dealers_url`.
+    pub fn new(
+        pool: PgPool,
+        secrets: &Secrets,
+        customers_url: &str,
+        dealers_url: &str,
+    ) -> Result<Service, String> {
         Ok(Service {
             pool,
             page_tokens: PageTokens::new(secrets.page_token_key.clone()),
             registry: customers::Registry::new(customers_url, secrets.jwt_secret.clone())?,
+            network: dealers::Network::new(dealers_url, secrets.jwt_secret.clone())?,
         })
     }
 

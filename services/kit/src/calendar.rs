@@ -5,37 +5,66 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Timelike, Utc,
+};
 
 /// The longest span searched for an open hour; a calendar never open within it is
 /// treated as never open.
 const HORIZON_DAYS: i64 = 800;
+const DAY_MINUTES: u16 = 24 * 60;
 
-/// Opening hours per weekday and closed dates.
+/// Opening hours per weekday (any number of periods a day, e.g. with a lunch break) and
+/// closed dates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Calendar {
     offset: FixedOffset,
-    /// Monday first; `None` closed all day. Open from the first time, closed from the
-    /// second (exclusive).
-    week: [Option<(NaiveTime, NaiveTime)>; 7],
+    /// Monday first: open periods as minutes of the local day, `[open, close)`, sorted
+    /// and apart; `close` may be 1440 (midnight).
+    week: [Vec<(u16, u16)>; 7],
     closed: BTreeSet<NaiveDate>,
 }
 
+fn minutes(t: NaiveTime) -> u16 {
+    (t.hour() * 60 + t.minute()) as u16
+}
+
 impl Calendar {
-    /// A calendar; every open span must end after it starts.
+    /// A calendar with at most one open span per weekday (Monday first).
     pub fn new(
         offset: FixedOffset,
         week: [Option<(NaiveTime, NaiveTime)>; 7],
         closed: impl IntoIterator<Item = NaiveDate>,
     ) -> Result<Calendar, String> {
-        for (day, span) in week.iter().enumerate() {
-            if let Some((open, close)) = span
-                && open >= close
-            {
+        let periods: Vec<(u32, u16, u16)> = week
+            .iter()
+            .enumerate()
+            .filter_map(|(day, span)| span.map(|(o, c)| (day as u32, minutes(o), minutes(c))))
+            .collect();
+        Calendar::from_periods(offset, &periods, closed)
+    }
+
+    /// A calendar from (weekday 0 = Monday, open minute, close minute) periods; a close
+    /// of 1440 is midnight. Periods of one day must not overlap.
+    pub fn from_periods(
+        offset: FixedOffset,
+        periods: &[(u32, u16, u16)],
+        closed: impl IntoIterator<Item = NaiveDate>,
+    ) -> Result<Calendar, String> {
+        let mut week: [Vec<(u16, u16)>; 7] = Default::default();
+        for &(day, open, close) in periods {
+            if day > 6 || open >= close || close > DAY_MINUTES {
                 return Err(format!(
-                    "weekday {}: opens at {open}, closes at {close}",
+                    "weekday {}: {open} to {close} is not an opening period",
                     day + 1
                 ));
+            }
+            week[day as usize].push((open, close));
+        }
+        for (day, spans) in week.iter_mut().enumerate() {
+            spans.sort_unstable();
+            if spans.windows(2).any(|w| w[0].1 > w[1].0) {
+                return Err(format!("weekday {}: opening periods overlap", day + 1));
             }
         }
         Ok(Calendar {
@@ -64,19 +93,28 @@ impl Calendar {
         self.offset
     }
 
-    /// The open span of a local date, if open that day.
-    fn span(&self, date: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    /// The open spans of a local date, in order.
+    fn spans(&self, date: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         if self.closed.contains(&date) {
-            return None;
+            return Vec::new();
         }
-        let (open, close) = self.week[date.weekday().num_days_from_monday() as usize]?;
-        let at = |t: NaiveTime| {
-            self.offset
-                .from_local_datetime(&date.and_time(t))
-                .single()
-                .map(|d| d.with_timezone(&Utc))
+        let Some(midnight) = self
+            .offset
+            .from_local_datetime(&date.and_time(NaiveTime::MIN))
+            .single()
+            .map(|d| d.with_timezone(&Utc))
+        else {
+            return Vec::new();
         };
-        Some((at(open)?, at(close)?))
+        self.week[date.weekday().num_days_from_monday() as usize]
+            .iter()
+            .map(|&(open, close)| {
+                (
+                    midnight + Duration::minutes(i64::from(open)),
+                    midnight + Duration::minutes(i64::from(close)),
+                )
+            })
+            .collect()
     }
 
     fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
@@ -85,16 +123,19 @@ impl Calendar {
 
     /// Whether the calendar is open at `at`.
     pub fn is_open(&self, at: DateTime<Utc>) -> bool {
-        self.span(self.local_date(at))
-            .is_some_and(|(open, close)| open <= at && at < close)
+        self.spans(self.local_date(at))
+            .iter()
+            .any(|(open, close)| *open <= at && at < *close)
     }
 
     /// The first open moment at or after `at`; `None` if never open.
     pub fn next_open(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let first = self.local_date(at);
         (0..HORIZON_DAYS).find_map(|d| {
-            let (open, close) = self.span(first + Duration::days(d))?;
-            (at < close).then_some(open.max(at))
+            self.spans(first + Duration::days(d))
+                .into_iter()
+                .find(|(_, close)| at < *close)
+                .map(|(open, _)| open.max(at))
         })
     }
 
@@ -102,7 +143,11 @@ impl Calendar {
     /// day"); `None` if never open.
     pub fn next_day_open(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let first = self.local_date(at);
-        (1..HORIZON_DAYS).find_map(|d| self.span(first + Duration::days(d)).map(|(open, _)| open))
+        (1..HORIZON_DAYS).find_map(|d| {
+            self.spans(first + Duration::days(d))
+                .first()
+                .map(|(open, _)| *open)
+        })
     }
 
     /// The moment `minutes` of open time after `start`; `None` if never reached.
@@ -111,19 +156,18 @@ impl Calendar {
         let mut t = start;
         let first = self.local_date(start);
         for d in 0..HORIZON_DAYS {
-            let Some((open, close)) = self.span(first + Duration::days(d)) else {
-                continue;
-            };
-            if t >= close {
-                continue;
+            for (open, close) in self.spans(first + Duration::days(d)) {
+                if t >= close {
+                    continue;
+                }
+                t = t.max(open);
+                let available = close - t;
+                if left <= available {
+                    return Some(t + left);
+                }
+                left -= available;
+                t = close;
             }
-            t = t.max(open);
-            let available = close - t;
-            if left <= available {
-                return Some(t + left);
-            }
-            left -= available;
-            t = close;
         }
         None
     }
@@ -137,7 +181,7 @@ impl Calendar {
         let (first, last) = (self.local_date(from), self.local_date(to));
         let mut date = first;
         while date <= last {
-            if let Some((open, close)) = self.span(date) {
+            for (open, close) in self.spans(date) {
                 let (a, b) = (open.max(from), close.min(to));
                 if a < b {
                     total += b - a;
@@ -254,5 +298,42 @@ mod tests {
         assert_eq!(never.add_open_minutes(at(2026, 1, 1, 0, 0), 1), None);
         assert_eq!(never.next_open(at(2026, 1, 1, 0, 0)), None);
         assert!(Calendar::daily(Calendar::china_offset(), t(10, 0), t(9, 0), []).is_err());
+    }
+
+    #[test]
+    fn several_periods_a_day_and_midnight() {
+        // Monday to Sunday 09:00–12:00 and 13:30–24:00.
+        let periods: Vec<(u32, u16, u16)> = (0..7)
+            .flat_map(|d| [(d, 9 * 60, 12 * 60), (d, 13 * 60 + 30, 24 * 60)])
+            .collect();
+        let c = Calendar::from_periods(Calendar::china_offset(), &periods, []).expect("calendar");
+        // Monday 11:30 + 60 open minutes: 30 before lunch, 30 after.
+        assert_eq!(
+            c.add_open_minutes(at(2026, 9, 28, 11, 30), 60),
+            Some(at(2026, 9, 28, 14, 0))
+        );
+        assert!(!c.is_open(at(2026, 9, 28, 12, 30)));
+        assert_eq!(
+            c.next_open(at(2026, 9, 28, 12, 30)),
+            Some(at(2026, 9, 28, 13, 30))
+        );
+        assert_eq!(
+            c.open_minutes_between(at(2026, 9, 28, 11, 0), at(2026, 9, 28, 14, 0)),
+            90
+        );
+        // Open until midnight: 23:30 + 60 runs into Tuesday 09:30.
+        assert_eq!(
+            c.add_open_minutes(at(2026, 9, 28, 23, 30), 60),
+            Some(at(2026, 9, 29, 9, 30))
+        );
+        assert!(
+            Calendar::from_periods(
+                Calendar::china_offset(),
+                &[(0, 600, 700), (0, 650, 800)],
+                []
+            )
+            .is_err()
+        );
+        assert!(Calendar::from_periods(Calendar::china_offset(), &[(0, 600, 1441)], []).is_err());
     }
 }

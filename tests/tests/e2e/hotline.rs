@@ -464,3 +464,105 @@ async fn a_breach_escalates_exactly_once_with_two_sweepers() {
         "HQ_ROLE_REQUIRED",
     );
 }
+
+#[tokio::test]
+async fn sales_leads_and_service_requests_are_routed_into_the_network() {
+    use dealernet_proto::dealers::v1 as dpb;
+    let platform = TestPlatform::spawn().await;
+    crate::network(&platform).await;
+    let customer = registry_customer(&platform, "13800138003").await;
+    let mut agent = platform.callcenter("CALLCENTER", Role::Agent);
+    let lead_case = |request_id: &str| pb::OpenCaseRequest {
+        case: Some(pb::Case {
+            r#type: pb::CaseType::SalesLead as i32,
+            priority: pb::Priority::Normal as i32,
+            customer: customer.clone(),
+            subject: "Wants a test drive of the DA7".into(),
+            model: "models/DA7-2026".into(),
+            ..Default::default()
+        }),
+        lead_interest: "TEST_DRIVE".into(),
+        preferred_outlet: "D1002".into(),
+        request_id: request_id.into(),
+        ..Default::default()
+    };
+    let sale = open(&mut agent, lead_case("lead-1")).await;
+    assert_eq!(sale.outlet, "D1002", "the preferred dealer");
+    assert_eq!(sale.team, pb::Team::Operations as i32);
+    assert!(sale.lead.starts_with("leads/"), "{}", sale.lead);
+    let lead = platform
+        .dealers("HQ", Role::Hq)
+        .get_lead(dpb::GetLeadRequest {
+            name: sale.lead.clone(),
+        })
+        .await
+        .expect("the lead exists in the network")
+        .into_inner()
+        .lead
+        .expect("lead");
+    assert_eq!(lead.assigned_outlet, "D1002");
+    assert_eq!(lead.interest, dpb::LeadInterest::TestDrive as i32);
+    assert_eq!(lead.source, dpb::LeadSource::Hotline as i32);
+    // A retry is the same case and the same lead.
+    let again = open(&mut agent, lead_case("lead-1")).await;
+    assert_eq!(
+        (again.name, again.lead),
+        (sale.name.clone(), sale.lead.clone())
+    );
+
+    // Service requests go to the customer's preferred station, on its own hours when the
+    // policy says so.
+    platform
+        .callcenter("HQ", Role::Hq)
+        .set_sla_policy(pb::SetSlaPolicyRequest {
+            policy: Some(pb::SlaPolicy {
+                r#type: pb::CaseType::ServiceRequest as i32,
+                priority: pb::Priority::High as i32,
+                first_response_minutes: 60,
+                resolution_minutes: 600,
+                outlet_calendar: true,
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("policy");
+    let service = open(
+        &mut agent,
+        pb::OpenCaseRequest {
+            case: Some(pb::Case {
+                r#type: pb::CaseType::ServiceRequest as i32,
+                priority: pb::Priority::High as i32,
+                customer: customer.clone(),
+                subject: "Warning light on the dashboard".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(service.outlet, "S3001", "the registry's preferred station");
+    assert_eq!(service.sla.expect("sla").calendar, "S3001");
+
+    // A suspended preferred dealer does not get the lead: the network routes it on.
+    platform
+        .dealers("HQ", Role::Hq)
+        .suspend_outlet(dpb::SuspendOutletRequest {
+            name: "outlets/D1002".into(),
+            reason: "Audit".into(),
+            request_id: String::new(),
+        })
+        .await
+        .expect("suspend");
+    let rerouted = open(&mut agent, lead_case("lead-2")).await;
+    assert_ne!(rerouted.outlet, "D1002");
+    assert_eq!(rerouted.outlet, "D1001", "the only other sales outlet");
+    assert_invalid(
+        agent
+            .open_case(pb::OpenCaseRequest {
+                lead_interest: "LUNCH".into(),
+                ..lead_case("lead-3")
+            })
+            .await,
+        &["lead_interest"],
+    );
+}

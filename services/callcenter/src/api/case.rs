@@ -11,6 +11,7 @@ use super::{
 };
 use crate::{
     Error, Service,
+    dealers::{Interest, LeadAsk},
     domain::{
         case::{Case, CaseType, HOTLINE, Status},
         sla::{self, SlaState},
@@ -77,32 +78,84 @@ impl Service {
         );
         let model_code = model(&mut v, "case.model", &c.model);
         let preferred = outlet_code(&mut v, "preferred_outlet", &req.preferred_outlet);
+        let interest = match (case_type, req.lead_interest.as_str()) {
+            (Some(CaseType::SalesLead), "" | "BUY") => Some(Interest::Buy),
+            (Some(CaseType::SalesLead), "TEST_DRIVE") => Some(Interest::TestDrive),
+            (Some(CaseType::SalesLead), "TRADE_IN") => Some(Interest::TradeIn),
+            (Some(CaseType::ServiceRequest), "" | "SERVICE") => Some(Interest::Service),
+            (Some(CaseType::SalesLead | CaseType::ServiceRequest), _) => {
+                v.add("lead_interest", "BUY, TEST_DRIVE or TRADE_IN for a sales lead; SERVICE or empty for a service request");
+                None
+            }
+            (_, "") => None,
+            _ => {
+                v.add("lead_interest", "only for sales leads and service requests");
+                None
+            }
+        };
+        let city = text(&mut v, "city", &req.city, false, 40);
         let (Some(case_type), Some(priority), Some(customer)) = (case_type, priority, customer)
         else {
             return Err(Error::InvalidArgument(v));
         };
         v.into_result()?;
+        let id = Uuid::now_v7();
         // Asked before the transaction: no row lock is held across a network call.
         let contact = self.registry.contact(customer, "hotline case").await?;
-        let routed_outlet = match case_type {
-            CaseType::SalesLead if preferred.is_empty() => contact.preferred_dealer.clone(),
-            CaseType::ServiceRequest if preferred.is_empty() => contact.preferred_station.clone(),
-            CaseType::SalesLead | CaseType::ServiceRequest => preferred,
-            _ => String::new(),
+        let (outlet, lead) = match interest {
+            // Sales leads and service requests become leads of the dealer network, which
+            // routes them: the customer's preferred outlet if it may take the lead, else
+            // the nearest capable one with the fewest open leads.
+            Some(interest) => {
+                let preferred = match (preferred.is_empty(), case_type) {
+                    (false, _) => preferred,
+                    (true, CaseType::SalesLead) => contact.preferred_dealer.clone(),
+                    (true, _) => contact.preferred_station.clone(),
+                };
+                let routed = self
+                    .network
+                    .create_lead(LeadAsk {
+                        // A retry of this request makes no second lead.
+                        request_id: format!(
+                            "case-{}-{}",
+                            principal.organization(),
+                            if req.request_id.is_empty() {
+                                id.to_string()
+                            } else {
+                                req.request_id.clone()
+                            }
+                        ),
+                        customer: contact.id,
+                        interest,
+                        model: &c.model,
+                        preferred_outlet: &preferred,
+                        city: if city.is_empty() {
+                            &contact.city
+                        } else {
+                            &city
+                        },
+                        notes: &subject,
+                    })
+                    .await?;
+                (routed.outlet, routed.name)
+            }
+            None => (outlet, String::new()),
         };
-        let outlet = if outlet.is_empty() {
-            routed_outlet
+        let (targets, outlet_calendar) = {
+            let mut conn = self.pool.acquire().await?;
+            self.targets(&mut conn, case_type, priority).await?
+        };
+        let calendar_name = if outlet_calendar && !outlet.is_empty() {
+            outlet.clone()
         } else {
-            outlet
+            HOTLINE.to_owned()
         };
+        let calendar = self.calendar(&calendar_name).await?;
         let mut tx = self.pool.begin().await?;
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {
             return Ok(done);
         }
         let now = crate::now();
-        let (targets, _outlet_calendar) = self.targets(&mut tx, case_type, priority).await?;
-        let calendar_name = HOTLINE.to_owned();
-        let calendar = self.calendar(&mut tx, &calendar_name).await?;
         let clock = sla::start(&calendar, now, targets).ok_or_else(|| {
             Error::refused(
                 "CALENDAR_NEVER_OPEN",
@@ -110,7 +163,7 @@ impl Service {
             )
         })?;
         let case = Case {
-            id: Uuid::now_v7(),
+            id,
             case_type,
             priority,
             status: Status::New,
@@ -123,7 +176,7 @@ impl Service {
             description,
             category,
             model_code,
-            lead: String::new(),
+            lead,
             calendar: calendar_name,
             clock,
             first_response_at: None,
@@ -245,6 +298,11 @@ impl Service {
             return Err(Error::InvalidArgument(v));
         };
         v.into_result()?;
+        // The calendar is read before the transaction (an outlet's comes over the network).
+        let calendar = {
+            let current = self.readable_case(principal, &req.name, "name").await?;
+            self.calendar(&current.calendar).await?
+        };
         let mut survey = None;
         if to == Status::Resolved {
             // The follow-up call, asked of the registry before any lock is taken.
@@ -270,7 +328,6 @@ impl Service {
             )
         })?;
         let now = crate::now();
-        let calendar = self.calendar(&mut tx, &case.calendar).await?;
         if let Some(paused_at) = case.paused_at.take() {
             case.clock = sla::resume(&calendar, case.clock, paused_at, now);
         }

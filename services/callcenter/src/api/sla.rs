@@ -41,14 +41,14 @@ fn policy_to_proto(t: &str, p: &str, first: i32, resolution: i32, outlet: bool) 
 }
 
 impl Service {
-    /// The calendar a case's clock runs on.
-    pub(super) async fn calendar(&self, conn: &mut PgConnection, name: &str) -> Result<Calendar> {
+    /// The calendar a case's clock runs on: the hotline's, or an outlet's business hours
+    /// from the dealer network. Read before any transaction (it may be a network call).
+    pub(super) async fn calendar(&self, name: &str) -> Result<Calendar> {
         if name != HOTLINE {
-            return Err(Error::Unavailable(format!(
-                "the business hours of outlet {name} cannot be read"
-            )));
+            return self.network.calendar(name).await;
         }
-        let holidays = store::desk::holidays(conn).await?;
+        let mut conn = self.pool.acquire().await?;
+        let holidays = store::desk::holidays(&mut conn).await?;
         Ok(sla::hotline_calendar(holidays))
     }
 
