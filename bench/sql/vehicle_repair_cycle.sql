@@ -1,7 +1,7 @@
 -- repair-cycle: the statements the vehicle service runs for one workshop visit
 -- (services/vehicles/src/api/repair.rs and the store functions it calls), one pgbench
 -- transaction per cycle of seven service transactions:
---   OpenRepairOrder: lock the vehicle; insert the order (customer = the owner); record the
+--   OpenRepairOrder: the dealers service's outlet check (REPAIR); lock the vehicle; insert the order (customer = the owner); record the
 --     check-in reading (store::vehicle::add_odometer_reading + latest_odometer); write the
 --     vehicle and its REPAIR_ORDER_OPENED timeline entry (Service::record).
 --   AddRepairOrderLine ×3 (1.2 h labour, a filter, 4 L oil; CUSTOMER): lock the order, add
@@ -28,7 +28,9 @@
 \set km random(200000, 400000)
 SELECT 'LDNV' || lpad(:mm::text, 2, '0') || 'B1' || substr('0123456789X', :c + 1, 1) || substr('KLMNPRSTV', :y + 1, 1) || lpad(:n::text, 7, '0') AS vin,
        lpad(to_hex(:hi::bigint), 8, '0') || '-0000-7000-8000-' || lpad(to_hex(:lo::bigint), 12, '0') AS ro \gset
--- OpenRepairOrder
+-- OpenRepairOrder: first the dealer network's CheckOutletPermission (REPAIR) for the
+-- station — its one statement, in the dealers schema, outside the transaction.
+SELECT status, capabilities FROM dealers.outlet WHERE code = :station;
 BEGIN;
 INSERT INTO idempotency (scope, request_id, method, request_hash)
 VALUES (:station, 'pgbench-' || :client_id || '-' || :r || '-open', 'OpenRepairOrder', sha256(('pgbench' || :r || 'open')::bytea))
