@@ -91,7 +91,8 @@ if [ -n "$loaded" ]; then
     stop_dev
     start_dev   # a fresh server process on the loaded data ("existing data reused")
 fi
-grep -q 'existing data reused' dev.log
+# The server must run on the loaded data: dev adds no demo customers or vehicles to it.
+! grep -qE 'demo (customers|vehicles)' dev.log
 SYSTEM_TOKEN=$("$BIN/dealernet" token --role system --org PLANT-SH --subject mes.line-feed \
     --state-dir "$WORK/state" --ttl 86400)
 MODELS=$("$BIN/vehicle_datagen" --print-models)
