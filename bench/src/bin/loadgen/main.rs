@@ -495,3 +495,36 @@ async fn main() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_claimed_twice_is_a_double_claim() {
+        let names: Vec<String> = ["callbacks/a", "callbacks/b", "callbacks/a", "callbacks/c"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        assert_eq!(double_claims(&names), vec![("callbacks/a", 2)]);
+        assert!(double_claims(&names[1..]).is_empty());
+    }
+
+    #[test]
+    fn workers_claiming_as_one_agent_are_caught_when_merged() -> anyhow::Result<()> {
+        let worker = |holder: &str, name: &str| -> anyhow::Result<Tally> {
+            let mut t = Tally::new()?;
+            t.claimed.push(name.to_owned());
+            t.holders.insert(holder.to_owned());
+            Ok(t)
+        };
+        let mut total = Tally::new()?;
+        total.merge(&worker("agent.1", "callbacks/a")?)?;
+        total.merge(&worker("agent.2", "callbacks/b")?)?;
+        assert!(total.shared_holders.is_empty());
+        total.merge(&worker("agent.1", "callbacks/c")?)?;
+        assert_eq!(total.shared_holders.iter().collect::<Vec<_>>(), ["agent.1"]);
+        assert_eq!(total.claimed.len(), 3);
+        Ok(())
+    }
+}
