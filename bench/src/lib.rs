@@ -5,6 +5,7 @@
 //! load run can hit existing customers without first reading the database. Vehicles work
 //! the same way: see [`vehicles`].
 
+pub mod callcenter;
 pub mod copy_text;
 pub mod vehicles;
 

@@ -1,23 +1,30 @@
-//! gRPC load generator for CustomerService and VehicleService: closed loop (N workers back
-//! to back) or open loop at a fixed rate, with latency percentiles and a count of every
-//! response by gRPC status code (`measure`); StreamProduction pushes a number of new
-//! vehicles instead (`stream`).
+//! gRPC load generator for CustomerService, VehicleService and CallCenterService: closed
+//! loop (N workers back to back) or open loop at a fixed rate, with latency percentiles and
+//! a count of every response by gRPC status code (`measure`); StreamProduction pushes a
+//! number of new vehicles instead (`stream`); claim-callbacks drains the callback queue
+//! with one agent per worker and checks that no callback was claimed twice.
 //!
 //! It exits with status 1 when any response was not OK (or any streamed item was not
-//! applied), after printing its results.
+//! applied, or any callback was claimed twice), after printing its results.
 
+mod callcenter;
 mod customers;
 mod measure;
 mod stream;
 mod vehicles;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use dealernet_customers::demo::Rng;
 use dealernet_kit::auth::{Principal, Role, TokenKeys};
 use dealernet_proto::{
+    callcenter::v1::call_center_service_client::CallCenterServiceClient,
     customers::v1::customer_service_client::CustomerServiceClient,
     vehicles::v1::vehicle_service_client::VehicleServiceClient,
 };
@@ -50,6 +57,11 @@ pub enum Scenario {
     /// A station's repair order on a random delivered vehicle: open, three lines,
     /// IN_PROGRESS, COMPLETED, CLOSED. One unit is the whole cycle.
     RepairCycle,
+    /// ClaimNextCallback, one agent per worker, until the queue is empty or the run ends;
+    /// fails on any callback claimed twice.
+    ClaimCallbacks,
+    /// OpenCase of a NORMAL INQUIRY for a random registry customer, as an agent.
+    OpenCase,
 }
 
 impl Scenario {
@@ -63,13 +75,23 @@ impl Scenario {
         )
     }
 
-    /// Who a minted token speaks for (--jwt-secret without --token).
-    fn principal(self, station: &str) -> anyhow::Result<Principal> {
+    fn is_callcenter(self) -> bool {
+        matches!(self, Scenario::ClaimCallbacks | Scenario::OpenCase)
+    }
+
+    /// Who a minted token of `worker` speaks for (--jwt-secret without --token): one
+    /// agent per worker for the call center (`agent.1`…).
+    fn principal(self, station: &str, worker: usize) -> anyhow::Result<Principal> {
         let p = match self {
             Scenario::StreamProduction => {
                 Principal::new("mes.line-feed", "PLANT-SH", &[Role::System])
             }
             Scenario::RepairCycle => Principal::new("station.advisor", station, &[Role::Station]),
+            Scenario::ClaimCallbacks | Scenario::OpenCase => Principal::new(
+                &format!("agent.{}", worker + 1),
+                "CALLCENTER",
+                &[Role::Agent],
+            ),
             _ => Principal::new("bench.loadgen", "D1001", &[Role::Dealer]),
         };
         p.map_err(anyhow::Error::msg)
@@ -82,9 +104,14 @@ struct Args {
     #[arg(long, default_value = "http://127.0.0.1:50051")]
     addr: String,
     /// Bearer token; without it one is minted from --jwt-secret (D1001 dealer; PLANT-SH
-    /// system for stream-production; --station station for repair-cycle).
+    /// system for stream-production; --station station for repair-cycle; CALLCENTER
+    /// agents `agent.1`… for the call center, one per worker).
     #[arg(long, env = "DEALERNET_TOKEN")]
     token: Option<String>,
+    /// Bearer tokens, one per line: worker i uses line i (claim-callbacks needs one per
+    /// worker, each for a different agent).
+    #[arg(long, conflicts_with = "token")]
+    tokens_file: Option<PathBuf>,
     #[arg(long, env = "DEALERNET_JWT_SECRET")]
     jwt_secret: Option<String>,
     #[arg(long, value_enum)]
@@ -123,6 +150,10 @@ struct Args {
     /// repair-cycle: the station opening the orders (the token's organisation).
     #[arg(long, default_value = "S3001")]
     station: String,
+    /// claim-callbacks: the lease asked for, seconds (the run must end before the first
+    /// lease lapses, or a lapsed callback could rightly be claimed again).
+    #[arg(long, default_value_t = 300)]
+    lease: i32,
 }
 
 /// What every request carries, per worker.
@@ -149,6 +180,7 @@ impl Ctx {
 pub enum Caller {
     Customers(customers::Caller),
     Vehicles(vehicles::Caller),
+    Callcenter(callcenter::Caller),
 }
 
 impl Caller {
@@ -156,37 +188,83 @@ impl Caller {
         match self {
             Caller::Customers(c) => c.unit(rng, seq).await,
             Caller::Vehicles(v) => v.unit(rng, seq).await,
+            Caller::Callcenter(c) => c.unit(rng, seq).await,
         }
     }
 }
 
-fn token(args: &Args) -> anyhow::Result<String> {
-    if let Some(t) = &args.token {
-        return Ok(t.clone());
+/// The workers' tokens: from --tokens-file (worker i uses line i), --token (all of them),
+/// or minted from --jwt-secret (per worker for the call center).
+fn tokens(args: &Args) -> anyhow::Result<Vec<String>> {
+    if let Some(path) = &args.tokens_file {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let tokens: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        anyhow::ensure!(!tokens.is_empty(), "{} holds no token", path.display());
+        return Ok(tokens);
     }
-    let secret = args
-        .jwt_secret
-        .clone()
-        .context("give --token or --jwt-secret")?;
-    let principal = args.scenario.principal(&args.station)?;
-    Ok(TokenKeys::new(SecretString::from(secret)).mint(&principal, 24 * 3600))
+    if let Some(t) = &args.token {
+        return Ok(vec![t.clone()]);
+    }
+    let keys = TokenKeys::new(SecretString::from(
+        args.jwt_secret
+            .clone()
+            .context("give --token, --tokens-file or --jwt-secret")?,
+    ));
+    let minted = if args.scenario.is_callcenter() {
+        args.concurrency
+    } else {
+        1
+    };
+    (0..minted)
+        .map(|worker| {
+            let principal = args.scenario.principal(&args.station, worker)?;
+            Ok(keys.mint(&principal, 24 * 3600))
+        })
+        .collect()
 }
 
-fn print(args: &Args, total: &Tally) {
+/// claim-callbacks: the names claimed more than once, with their counts.
+fn double_claims(claimed: &[String]) -> Vec<(&str, usize)> {
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(claimed.len());
+    for name in claimed {
+        *seen.entry(name.as_str()).or_default() += 1;
+    }
+    let mut doubles: Vec<(&str, usize)> = seen.into_iter().filter(|(_, n)| *n > 1).collect();
+    doubles.sort_unstable();
+    doubles
+}
+
+/// claim-callbacks: what the queue run found beyond the measured units.
+struct QueueRun<'a> {
+    doubles: Vec<(&'a str, usize)>,
+}
+
+fn print(args: &Args, total: &Tally, seconds: f64, queue: Option<&QueueRun>) {
     let count = total.units();
-    let rps = count as f64 / args.duration as f64;
+    let rps = if seconds > 0.0 {
+        count as f64 / seconds
+    } else {
+        0.0
+    };
     let mode = match args.rate {
         Some(r) => format!("open loop at {r} units/s"),
         None => "closed loop".to_owned(),
     };
-    let unit = if args.scenario == Scenario::RepairCycle {
-        "cycles"
-    } else {
-        "requests"
+    let unit = match args.scenario {
+        Scenario::RepairCycle => "cycles",
+        Scenario::ClaimCallbacks => "claims",
+        _ => "requests",
     };
     println!(
-        "scenario {:?}: {} connections, {} in flight, {mode}, {} s measured after {} s warm-up",
-        args.scenario, args.connections, args.concurrency, args.duration, args.warmup
+        "scenario {:?}: {} connections, {} in flight, {mode}, {seconds:.1} s measured after {} s \
+         warm-up",
+        args.scenario, args.connections, args.concurrency, args.warmup
     );
     println!("{unit} {count}  throughput {rps:.0} {unit}/s");
     for (label, h) in [("latency", &total.latency), ("service", &total.service)] {
@@ -205,9 +283,49 @@ fn print(args: &Args, total: &Tally) {
             total.created
         );
     }
-    // One machine-readable line for bench/run.sh and bench/run_vehicles.sh.
+    let mut extra = String::new();
+    if let Some(q) = queue {
+        let drain = if total.drained == args.concurrency as u64 {
+            "the queue was drained: every worker ended on an empty answer"
+        } else {
+            "the run ended before the queue was empty"
+        };
+        println!(
+            "queue    {} claims in all (warm-up included) by {} agents; {drain}",
+            total.claimed.len(),
+            total.holders.len()
+        );
+        if q.doubles.is_empty() {
+            println!("double   0 callbacks claimed twice");
+        } else {
+            println!(
+                "DOUBLE CLAIMS: {} callbacks claimed more than once, e.g. {}",
+                q.doubles.len(),
+                q.doubles
+                    .iter()
+                    .take(10)
+                    .map(|(name, n)| format!("{name} ×{n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if !total.shared_holders.is_empty() {
+            println!(
+                "SHARED AGENTS: {:?} claimed for more than one worker (tokens not distinct)",
+                total.shared_holders
+            );
+        }
+        extra = format!(
+            " claimed_total={} double_claims={} shared_agents={} drained={} seconds={seconds:.2}",
+            total.claimed.len(),
+            q.doubles.len(),
+            total.shared_holders.len(),
+            total.drained
+        );
+    }
+    // One machine-readable line for the bench/run*.sh scripts.
     println!(
-        "RESULT scenario={:?} conc={} rps={rps:.0} {} ok={} errors={} created={} unsent={}",
+        "RESULT scenario={:?} conc={} rps={rps:.0} {} ok={} errors={} created={} unsent={}{extra}",
         args.scenario,
         args.concurrency,
         measure::result_fields(&total.latency),
@@ -244,8 +362,37 @@ async fn main() -> anyhow::Result<()> {
             dealernet_bench::vehicles::FIRST_NEW - 1
         );
     }
+    if args.scenario == Scenario::ClaimCallbacks {
+        anyhow::ensure!(
+            args.rate.is_none(),
+            "claim-callbacks runs closed loop only (--rate)"
+        );
+        anyhow::ensure!(
+            (10..=3_600).contains(&args.lease),
+            "--lease must be 10 to 3600 seconds"
+        );
+        // Leases taken at the start must still hold at the end, so that a callback seen
+        // twice can only be a double claim.
+        anyhow::ensure!(
+            args.warmup + args.duration + 30 <= args.lease as u64,
+            "--warmup + --duration must end at least 30 s before the --lease lapses"
+        );
+    }
+    let tokens = tokens(&args)?;
+    if args.scenario == Scenario::ClaimCallbacks {
+        anyhow::ensure!(
+            tokens.len() >= args.concurrency,
+            "claim-callbacks needs one agent token per worker: {} token(s) for {} workers",
+            tokens.len(),
+            args.concurrency
+        );
+    }
+    let auth = tokens
+        .iter()
+        .map(|t| format!("Bearer {t}").parse())
+        .collect::<Result<Vec<MetadataValue<Ascii>>, _>>()?;
     let ctx = Ctx {
-        auth: format!("Bearer {}", token(&args)?).parse()?,
+        auth: auth[0].clone(),
         purpose: args.purpose.parse()?,
         run_id: format!(
             "{:x}",
@@ -276,9 +423,19 @@ async fn main() -> anyhow::Result<()> {
                 let channel = channels[i % channels.len()].clone();
                 let ctx = Ctx {
                     worker: i,
+                    auth: auth[i % auth.len()].clone(),
                     ..ctx.clone()
                 };
-                let caller = if args.scenario.is_vehicles() {
+                let caller = if args.scenario.is_callcenter() {
+                    Caller::Callcenter(callcenter::Caller {
+                        client: CallCenterServiceClient::new(channel),
+                        ctx,
+                        scenario: args.scenario,
+                        customers: args.customers,
+                        lease_seconds: args.lease,
+                        agent: None,
+                    })
+                } else if args.scenario.is_vehicles() {
                     Caller::Vehicles(vehicles::Caller {
                         client: VehicleServiceClient::new(channel),
                         ctx,
@@ -301,12 +458,73 @@ async fn main() -> anyhow::Result<()> {
         for task in tasks {
             total.merge(&task.await??)?;
         }
-        print(&args, &total);
-        total.errors()
+        if args.scenario == Scenario::ClaimCallbacks {
+            // Measured until the last worker found the queue empty, or the end of the run.
+            let until = total.finished.map_or(clock.end, |f| {
+                if total.drained == args.concurrency as u64 {
+                    f.min(clock.end)
+                } else {
+                    clock.end
+                }
+            });
+            let seconds = until
+                .saturating_duration_since(clock.measure_from)
+                .as_secs_f64();
+            let queue = QueueRun {
+                doubles: double_claims(&total.claimed),
+            };
+            print(&args, &total, seconds, Some(&queue));
+            if !queue.doubles.is_empty() || !total.shared_holders.is_empty() {
+                eprintln!(
+                    "loadgen: DOUBLE CLAIMS {} / SHARED AGENTS {}: the queue handed a callback to \
+                     two agents, or agents were not distinct",
+                    queue.doubles.len(),
+                    total.shared_holders.len()
+                );
+                std::process::exit(1);
+            }
+            total.errors()
+        } else {
+            print(&args, &total, args.duration as f64, None);
+            total.errors()
+        }
     };
     if errors > 0 {
         eprintln!("loadgen: {errors} unit(s) failed: see the status line");
         std::process::exit(1);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_claimed_twice_is_a_double_claim() {
+        let names: Vec<String> = ["callbacks/a", "callbacks/b", "callbacks/a", "callbacks/c"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        assert_eq!(double_claims(&names), vec![("callbacks/a", 2)]);
+        assert!(double_claims(&names[1..]).is_empty());
+    }
+
+    #[test]
+    fn workers_claiming_as_one_agent_are_caught_when_merged() -> anyhow::Result<()> {
+        let worker = |holder: &str, name: &str| -> anyhow::Result<Tally> {
+            let mut t = Tally::new()?;
+            t.claimed.push(name.to_owned());
+            t.holders.insert(holder.to_owned());
+            Ok(t)
+        };
+        let mut total = Tally::new()?;
+        total.merge(&worker("agent.1", "callbacks/a")?)?;
+        total.merge(&worker("agent.2", "callbacks/b")?)?;
+        assert!(total.shared_holders.is_empty());
+        total.merge(&worker("agent.1", "callbacks/c")?)?;
+        assert_eq!(total.shared_holders.iter().collect::<Vec<_>>(), ["agent.1"]);
+        assert_eq!(total.claimed.len(), 3);
+        Ok(())
+    }
 }

@@ -7,9 +7,14 @@
 //! time, so a stalled server shows up as latency instead of silently lowering the offered
 //! load (coordinated omission). A unit is one request, or one whole cycle of requests
 //! (repair-cycle).
+//!
+//! Queue scenarios (claim-callbacks) consume what they measure: a unit may report a claim
+//! (its name is kept, warm-up included, so that the run can look for double claims) or
+//! that the queue is empty, which ends that worker. The empty answer is counted apart
+//! (`drained`), not as a unit, and the run's measured time ends with the last worker.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
@@ -28,6 +33,19 @@ pub struct Outcome {
     pub ok: bool,
     /// Resolve calls that created a customer instead of matching one.
     pub created: bool,
+    /// Queue scenarios: what the call claimed, if anything (even when not as expected).
+    pub claim: Option<Claim>,
+    /// Queue scenarios: the queue was empty; the worker stops.
+    pub drained: bool,
+}
+
+/// One claimed queue entry.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    /// Its resource name.
+    pub name: String,
+    /// Who the server says holds it.
+    pub holder: String,
 }
 
 impl Outcome {
@@ -37,17 +55,15 @@ impl Outcome {
             Ok(r) if check(&r) => Outcome {
                 responses: vec![format!("{:?}", Code::Ok)],
                 ok: true,
-                created: false,
+                ..Outcome::default()
             },
             Ok(_) => Outcome {
                 responses: vec!["OkUnexpectedContent".to_owned()],
-                ok: false,
-                created: false,
+                ..Outcome::default()
             },
             Err(status) => Outcome {
                 responses: vec![format!("{:?}", status.code())],
-                ok: false,
-                created: false,
+                ..Outcome::default()
             },
         }
     }
@@ -66,6 +82,17 @@ pub struct Tally {
     pub created: u64,
     /// Open loop: measured slots not sent by the end because the worker fell behind.
     pub unsent: u64,
+    /// Queue scenarios: every name claimed, warm-up included, in claim order per worker.
+    pub claimed: Vec<String>,
+    /// Queue scenarios: the holders the server named on this tally's claims.
+    pub holders: BTreeSet<String>,
+    /// Queue scenarios: holders that appeared in more than one worker's claims (each
+    /// worker must claim as its own agent).
+    pub shared_holders: BTreeSet<String>,
+    /// Queue scenarios: workers that stopped on an empty queue.
+    pub drained: u64,
+    /// Queue scenarios: when the last worker that stopped on an empty queue did.
+    pub finished: Option<Instant>,
 }
 
 impl Tally {
@@ -79,6 +106,11 @@ impl Tally {
             ok: 0,
             created: 0,
             unsent: 0,
+            claimed: Vec::new(),
+            holders: BTreeSet::new(),
+            shared_holders: BTreeSet::new(),
+            drained: 0,
+            finished: None,
         })
     }
 
@@ -91,6 +123,16 @@ impl Tally {
         self.ok += other.ok;
         self.created += other.created;
         self.unsent += other.unsent;
+        self.claimed.extend(other.claimed.iter().cloned());
+        for holder in &other.holders {
+            if !self.holders.insert(holder.clone()) {
+                self.shared_holders.insert(holder.clone());
+            }
+        }
+        self.shared_holders
+            .extend(other.shared_holders.iter().cloned());
+        self.drained += other.drained;
+        self.finished = self.finished.max(other.finished);
         Ok(())
     }
 
@@ -164,6 +206,16 @@ pub async fn worker(clock: Clock, index: usize, mut caller: Caller) -> anyhow::R
         let outcome = caller.unit(&mut rng, seq).await;
         let done = Instant::now();
         seq += 1;
+        if let Some(claim) = &outcome.claim {
+            tally.claimed.push(claim.name.clone());
+            tally.holders.insert(claim.holder.clone());
+        }
+        if outcome.drained {
+            *tally.codes.entry("OkEmptyQueue".to_owned()).or_default() += 1;
+            tally.drained += 1;
+            tally.finished = Some(done);
+            break;
+        }
         if intended < clock.measure_from {
             continue;
         }
