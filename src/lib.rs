@@ -119,6 +119,7 @@ impl Platform {
                         &config.secrets,
                         &customers_url,
                         &dealers_url,
+                        clock.clone(),
                     )
                     .map_err(anyhow::Error::msg)?;
                     background.push(tokio::spawn(hotline.clone().run_sla_sweeper()));

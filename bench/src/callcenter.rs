@@ -17,7 +17,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use dealernet_callcenter::domain::callback::{
-    DEFAULT_CALLING_END, DEFAULT_CALLING_START, DEFAULT_EXPIRY_DAYS, DEFAULT_MAX_ATTEMPTS, Next,
+    DEFAULT_EXPIRY_DAYS, DEFAULT_MAX_ATTEMPTS, Next,
     Outcome, Policy, Purpose, after_attempt,
 };
 use dealernet_customers::demo::Rng;
@@ -25,6 +25,12 @@ use dealernet_kit::calendar::Calendar;
 use uuid::Uuid;
 
 use crate::{copy_text::CopyText, mobile_e164, vehicles};
+
+/// Calling hours of the bench's callbacks: the whole day, so that a run finds its queue
+/// open at any hour (the service hands out callbacks only inside their calling hours, and
+/// only on the hotline's business days — run the claim bench Monday to Friday).
+pub const CALLING_START: u32 = 0;
+pub const CALLING_END: u32 = 24;
 
 /// Mixed into every per-callback seed.
 const SEED: u64 = 0x6361_6c6c_6261_636b;
@@ -143,8 +149,8 @@ impl DueCallback {
             let policy = Policy {
                 max_attempts: DEFAULT_MAX_ATTEMPTS,
                 expire_at: create_time + Duration::days(DEFAULT_EXPIRY_DAYS),
-                calling_start: DEFAULT_CALLING_START,
-                calling_end: DEFAULT_CALLING_END,
+                calling_start: CALLING_START,
+                calling_end: CALLING_END,
             };
             // The customer asked for a call in the next hours; a follow-up is planned
             // up to a day ahead. ScheduleCallback moves it into calling hours.
@@ -261,8 +267,8 @@ pub fn default_calling_calendar(holidays: &[chrono::NaiveDate]) -> Calendar {
     Policy {
         max_attempts: DEFAULT_MAX_ATTEMPTS,
         expire_at: DateTime::<Utc>::MAX_UTC,
-        calling_start: DEFAULT_CALLING_START,
-        calling_end: DEFAULT_CALLING_END,
+        calling_start: CALLING_START,
+        calling_end: CALLING_END,
     }
     .calling_calendar(holidays)
 }

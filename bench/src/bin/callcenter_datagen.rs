@@ -76,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
 
     let holidays = store::desk::holidays(&mut conn).await?;
     let calendar = default_calling_calendar(&holidays);
-    let now = dealernet_callcenter::now();
+    let now = dealernet_kit::clock::Clock::System.now();
     let started = Instant::now();
     let (mut loaded, mut attempts, mut requests) = (0u64, 0u64, 0u64);
     let (mut oldest, mut newest) = (now, chrono::DateTime::<chrono::Utc>::MIN_UTC);

@@ -17,8 +17,7 @@ pub mod store;
 
 use std::time::Duration;
 
-use chrono::{DateTime, SubsecRound, Utc};
-use dealernet_kit::{auth::Authenticate, config::Secrets, paging::PageTokens};
+use dealernet_kit::{auth::Authenticate, clock::Clock, config::Secrets, paging::PageTokens};
 use dealernet_proto::callcenter::v1::call_center_service_server::CallCenterServiceServer;
 use sqlx::{PgPool, migrate::Migrator};
 use tonic::service::interceptor::InterceptedService;
@@ -41,22 +40,25 @@ pub struct Service {
     page_tokens: PageTokens,
     registry: customers::Registry,
     network: dealers::Network,
+    clock: Clock,
 }
 
 impl Service {
     /// A service over a pool whose connections see the `callcenter` schema, asking the
-    /// registry at `customers_url` and the dealer network at `dealers_url`.
+    /// registry at `customers_url` and the dealer network at `dealers_url`, on `clock`.
     pub fn new(
         pool: PgPool,
         secrets: &Secrets,
         customers_url: &str,
         dealers_url: &str,
+        clock: Clock,
     ) -> Result<Service, String> {
         Ok(Service {
             pool,
             page_tokens: PageTokens::new(secrets.page_token_key.clone()),
             registry: customers::Registry::new(customers_url, secrets.jwt_secret.clone())?,
             network: dealers::Network::new(dealers_url, secrets.jwt_secret.clone())?,
+            clock,
         })
     }
 
@@ -75,14 +77,9 @@ impl Service {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = self.sweep(now()).await {
+            if let Err(e) = self.sweep(self.clock.now()).await {
                 tracing::warn!(error = %e, "sla sweep failed");
             }
         }
     }
-}
-
-/// The current time at the database's precision (microseconds).
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
 }

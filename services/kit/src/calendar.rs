@@ -121,6 +121,12 @@ impl Calendar {
         at.with_timezone(&self.offset).date_naive()
     }
 
+    /// Whether the local date of `at` has open hours at all (not a closed weekday, not a
+    /// closed date).
+    pub fn is_business_day(&self, at: DateTime<Utc>) -> bool {
+        !self.spans(self.local_date(at)).is_empty()
+    }
+
     /// Whether the calendar is open at `at`.
     pub fn is_open(&self, at: DateTime<Utc>) -> bool {
         self.spans(self.local_date(at))

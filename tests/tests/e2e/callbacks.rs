@@ -4,12 +4,14 @@
 use std::collections::HashSet;
 
 use dealernet_kit::auth::Role;
+use dealernet_kit::clock::ManualClock;
 use dealernet_proto::{callcenter::v1 as pb, customers::v1 as cpb};
 use dealernet_tests::{CallCenterClient, TestPlatform};
 use tonic::Code;
 
 use crate::{
     assert_invalid, assert_refused,
+    dealers::sh,
     hotline::{complaint, now, open, registry_customer, step},
 };
 
@@ -33,16 +35,6 @@ async fn schedule(
         .schedule_callback(req)
         .await
         .map(|r| r.into_inner().callback.expect("callback"))
-}
-
-/// Makes every open callback due now, whatever the wall clock says about calling hours.
-async fn make_due(platform: &TestPlatform) {
-    sqlx::query(
-        "UPDATE callcenter.callback SET due_at = now() - interval '1 second' WHERE status = 'PENDING'",
-    )
-    .execute(&mut platform.db().await)
-    .await
-    .expect("make due");
 }
 
 async fn claim(agent: &mut CallCenterClient) -> Option<pb::Callback> {
@@ -185,7 +177,9 @@ async fn consent_and_do_not_call_decide_what_may_be_scheduled() {
 
 #[tokio::test]
 async fn twenty_agents_never_get_the_same_callback_and_lapsed_claims_return() {
-    let platform = TestPlatform::spawn().await;
+    // A Wednesday morning, inside calling hours: callbacks scheduled now are due now.
+    let clock = ManualClock::new(sh("2026-11-18 10:00"));
+    let platform = TestPlatform::spawn_at(&clock).await;
     let customer = registry_customer(&platform, "13800138020").await;
     let mut desk = platform.callcenter("CALLCENTER", Role::Agent);
     for _ in 0..30 {
@@ -196,7 +190,6 @@ async fn twenty_agents_never_get_the_same_callback_and_lapsed_claims_return() {
         .await
         .expect("schedule");
     }
-    make_due(&platform).await;
     let agents: Vec<_> = (0..20)
         .map(|i| {
             let mut agent =
@@ -230,22 +223,21 @@ async fn twenty_agents_never_get_the_same_callback_and_lapsed_claims_return() {
 
     // A claim whose lease lapses returns to the queue; its first holder can no longer
     // record on it.
-    let first = all[0].clone();
-    sqlx::query(
-        "UPDATE callcenter.callback SET due_at = now() - interval '1 second' WHERE id::text = $1",
-    )
-    .bind(first.trim_start_matches("callbacks/"))
-    .execute(&mut platform.db().await)
-    .await
-    .expect("lapse the lease");
     let mut other = platform.callcenter_as("agent.late", "CALLCENTER", Role::Agent);
-    let reclaimed = claim(&mut other)
-        .await
-        .expect("the lapsed claim comes back");
-    assert_eq!(reclaimed.name, first);
+    assert!(claim(&mut other).await.is_none(), "every lease still holds");
+    clock.advance(chrono::TimeDelta::seconds(601));
+    let reclaimed = claim(&mut other).await.expect("a lapsed claim comes back");
     assert_eq!(reclaimed.claimed_by, "agent.late");
-    let mut first_holder =
-        platform.callcenter_as(&format!("agent.{}", holders[0]), "CALLCENTER", Role::Agent);
+    let first = reclaimed.name.clone();
+    let position = all
+        .iter()
+        .position(|n| *n == first)
+        .expect("one of the thirty");
+    let mut first_holder = platform.callcenter_as(
+        &format!("agent.{}", holders[position]),
+        "CALLCENTER",
+        Role::Agent,
+    );
     assert_refused(
         attempt(&mut first_holder, &first, pb::CallOutcome::Answered).await,
         Code::FailedPrecondition,
@@ -259,7 +251,8 @@ async fn twenty_agents_never_get_the_same_callback_and_lapsed_claims_return() {
 #[tokio::test]
 async fn attempts_follow_the_retry_rules() {
     use pb::CallOutcome as O;
-    let platform = TestPlatform::spawn().await;
+    let clock = ManualClock::new(sh("2026-11-18 10:00"));
+    let platform = TestPlatform::spawn_at(&clock).await;
     let customer = registry_customer(&platform, "13800138030").await;
     let mut agent = platform.callcenter("CALLCENTER", Role::Agent);
     let c = schedule(
@@ -284,7 +277,6 @@ async fn attempts_follow_the_retry_rules() {
         Code::FailedPrecondition,
         "CALLBACK_NOT_CLAIMED_BY_YOU",
     );
-    make_due(&platform).await;
     let claimed = claim(&mut agent).await.expect("claim");
     assert_eq!(claimed.name, c.name);
     assert_invalid(
@@ -294,12 +286,13 @@ async fn attempts_follow_the_retry_rules() {
     let busy = attempt(&mut agent, &c.name, O::Busy).await.expect("busy");
     assert_eq!(busy.status, pb::CallbackStatus::Pending as i32);
     assert_eq!(busy.attempts, 1);
-    let next = busy.next_attempt_time.expect("next").seconds;
-    assert!(
-        next >= now().expect("now").seconds + 15 * 60 - 5,
-        "busy: 15 minutes later at the earliest"
+    assert_eq!(
+        busy.next_attempt_time.expect("next").seconds,
+        sh("2026-11-18 10:15").timestamp(),
+        "busy: 15 minutes later"
     );
-    make_due(&platform).await;
+    assert!(claim(&mut agent).await.is_none(), "not due yet");
+    clock.set(sh("2026-11-18 10:15"));
     claim(&mut agent).await.expect("claim again");
     let done = attempt(&mut agent, &c.name, O::NoAnswer)
         .await
@@ -317,7 +310,6 @@ async fn attempts_follow_the_retry_rules() {
     )
     .await
     .expect("schedule");
-    make_due(&platform).await;
     claim(&mut agent).await.expect("claim");
     let stopped = attempt(&mut agent, &w.name, O::WrongNumber)
         .await
@@ -329,12 +321,25 @@ async fn attempts_follow_the_retry_rules() {
     )
     .await
     .expect("schedule");
-    make_due(&platform).await;
     claim(&mut agent).await.expect("claim");
     let answered = attempt(&mut agent, &a.name, O::Answered)
         .await
         .expect("answered");
     assert_eq!(answered.status, pb::CallbackStatus::Completed as i32);
+
+    // Nothing is handed out outside calling hours or on a day the hotline is closed.
+    let late = schedule(
+        &mut agent,
+        callback(&customer, pb::CallbackPurpose::CustomerRequest),
+    )
+    .await
+    .expect("schedule");
+    for closed in ["2026-11-18 20:00", "2026-11-19 08:59", "2026-11-21 11:00"] {
+        clock.set(sh(closed));
+        assert!(claim(&mut agent).await.is_none(), "{closed}");
+    }
+    clock.set(sh("2026-11-19 09:00"));
+    assert_eq!(claim(&mut agent).await.expect("claim").name, late.name);
     assert_eq!(platform.count_in("callcenter", "call_attempt").await, 4);
     let cancelled = schedule(
         &mut agent,

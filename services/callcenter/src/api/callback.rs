@@ -1,7 +1,8 @@
 //! Callbacks: scheduling (consent and do-not-call checked), the agents' work queue, call
 //! attempts with their retry rules, cancelling, and the survey call after a case.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
+use dealernet_kit::calendar::Calendar;
 use dealernet_kit::{
     auth::{Principal, Role},
     error::FieldViolations,
@@ -21,6 +22,7 @@ use crate::{
     domain::{
         callback::{self as rules, Next, Outcome, Policy, Purpose, Status},
         case::Case,
+        sla,
     },
     store::{self, callback::Callback},
 };
@@ -197,7 +199,7 @@ impl Service {
         let Some(c) = req.callback.as_ref() else {
             return Err(FieldViolations::one("callback", "required").into());
         };
-        let now = crate::now();
+        let now = self.clock.now();
         let mut v = FieldViolations::new();
         let customer = customer_id(&mut v, "callback.customer", &c.customer);
         let number = if c.phone.is_empty() {
@@ -333,11 +335,19 @@ impl Service {
             return Err(FieldViolations::one("lease_seconds", "must be 10 to 3,600").into());
         }
         loop {
-            let now = crate::now();
+            let now = self.clock.now();
             let mut conn = self.pool.acquire().await?;
+            // Calls are placed only on the hotline's business days, inside each
+            // callback's calling hours (the customer's local time, +08:00).
+            let holidays = store::desk::holidays(&mut conn).await?;
+            if !sla::hotline_calendar(holidays).is_business_day(now) {
+                return Ok(pb::ClaimNextCallbackResponse { callback: None });
+            }
+            let local_hour = now.with_timezone(&Calendar::china_offset()).hour() as i32;
             let Some(claimed) = store::callback::claim_next(
                 &mut conn,
                 now,
+                local_hour,
                 principal.subject(),
                 now + Duration::seconds(i64::from(lease)),
             )
@@ -424,7 +434,7 @@ impl Service {
                 format!("{} is not claimed by {}", req.name, principal.subject()),
             ));
         }
-        let now = crate::now();
+        let now = self.clock.now();
         c.attempts += 1;
         store::callback::add_attempt(
             &mut tx,
@@ -564,8 +574,14 @@ impl Service {
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {
             return Ok(done);
         }
-        store::desk::add_do_not_call(&mut tx, &number, &reason, principal.subject(), crate::now())
-            .await?;
+        store::desk::add_do_not_call(
+            &mut tx,
+            &number,
+            &reason,
+            principal.subject(),
+            self.clock.now(),
+        )
+        .await?;
         let stopped = store::callback::stop_for_phone(&mut tx, &number).await?;
         let response = pb::AddDoNotCallResponse {
             callbacks_stopped: stopped as i32,

@@ -155,7 +155,7 @@ impl Service {
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {
             return Ok(done);
         }
-        let now = crate::now();
+        let now = self.clock.now();
         let clock = sla::start(&calendar, now, targets).ok_or_else(|| {
             Error::refused(
                 "CALENDAR_NEVER_OPEN",
@@ -273,7 +273,7 @@ impl Service {
         }
         v.into_result()?;
         case.version += 1;
-        case.update_time = crate::now();
+        case.update_time = self.clock.now();
         store::case::update(&mut tx, &case).await?;
         let response = pb::UpdateCaseResponse {
             case: Some(case_to_proto(&case)),
@@ -327,7 +327,7 @@ impl Service {
                 ),
             )
         })?;
-        let now = crate::now();
+        let now = self.clock.now();
         if let Some(paused_at) = case.paused_at.take() {
             case.clock = sla::resume(&calendar, case.clock, paused_at, now);
         }
@@ -404,7 +404,7 @@ impl Service {
         if !may_read(principal, &case) {
             return Err(Error::case_not_found(&req.name));
         }
-        let now = crate::now();
+        let now = self.clock.now();
         let sequence = store::case::add_note(
             &mut tx,
             case.id,

@@ -110,7 +110,7 @@ impl Service {
         let Some(i) = req.interaction.as_ref() else {
             return Err(FieldViolations::one("interaction", "required").into());
         };
-        let now = crate::now();
+        let now = self.clock.now();
         let mut v = FieldViolations::new();
         let direction = match pb::Direction::try_from(i.direction) {
             Ok(pb::Direction::Inbound) => "INBOUND",
@@ -304,7 +304,7 @@ impl Service {
             nps: r.nps,
             comments,
             recorded_by: principal.subject().to_owned(),
-            create_time: crate::now(),
+            create_time: self.clock.now(),
         };
         store::desk::insert_survey(&mut tx, &row).await?;
         let name = format!("surveyResponses/{}", row.id);

@@ -179,7 +179,7 @@ impl Service {
                 "running the SLA sweeper is for HQ and platform systems",
             ));
         }
-        let (warned, breached) = self.sweep(crate::now()).await?;
+        let (warned, breached) = self.sweep(self.clock.now()).await?;
         Ok(pb::SweepSlaResponse { warned, breached })
     }
 

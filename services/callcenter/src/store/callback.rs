@@ -165,23 +165,27 @@ pub async fn load(
 }
 
 /// Claims the callback due first — a PENDING one whose attempt is due, or a CLAIMED one
-/// whose lease lapsed — for `agent` until `lease_until`, in one statement. Rows other
-/// claimers hold are skipped, so two agents never get the same callback.
+/// whose lease lapsed — whose calling hours include `local_hour` (the customer's local
+/// hour now), for `agent` until `lease_until`, in one statement. Rows other claimers hold
+/// are skipped, so two agents never get the same callback.
 pub async fn claim_next(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
+    local_hour: i32,
     agent: &str,
     lease_until: DateTime<Utc>,
 ) -> Result<Option<Callback>, sqlx::Error> {
     let row: Option<Row> = sqlx::query_as(&format!(
         "UPDATE callback SET status = 'CLAIMED', claimed_by = $2, due_at = $3, version = version + 1 \
          WHERE id = (SELECT id FROM callback WHERE status IN ('PENDING', 'CLAIMED') AND due_at <= $1 \
+                       AND calling_start <= $4 AND calling_end > $4 \
                      ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING {COLUMNS}"
     ))
     .bind(now)
     .bind(agent)
     .bind(lease_until)
+    .bind(local_hour)
     .fetch_optional(&mut *conn)
     .await?;
     row.map(Row::into_callback).transpose()
