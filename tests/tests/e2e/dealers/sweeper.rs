@@ -134,7 +134,10 @@ async fn dealers_concurrent_sweepers_reroute_each_lead_exactly_once() {
     assert_eq!(rerouted, 40, "each lead re-routed by exactly one sweeper");
     for name in &names {
         let lead = get_lead(&platform, name).await;
-        assert!(["B", "C"].contains(&lead.assigned_outlet.as_str()), "{name}");
+        assert!(
+            ["B", "C"].contains(&lead.assigned_outlet.as_str()),
+            "{name}"
+        );
         assert_eq!(lead.routings.len(), 2, "{name}: {:?}", lead.routings);
         assert!(!lead.escalated);
     }
@@ -211,7 +214,10 @@ async fn race(
             assert_eq!(lead.status, pb::LeadStatus::Contacted as i32, "{name}");
             assert_eq!(lead.routings.len(), 1, "{name}");
         } else {
-            assert!(["B", "C"].contains(&lead.assigned_outlet.as_str()), "{name}");
+            assert!(
+                ["B", "C"].contains(&lead.assigned_outlet.as_str()),
+                "{name}"
+            );
             assert_eq!(lead.status, pb::LeadStatus::New as i32, "{name}");
             assert_eq!(lead.routings.len(), 2, "{name}: re-routed exactly once");
             assert!(!lead.escalated, "{name}");
