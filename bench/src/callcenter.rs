@@ -17,8 +17,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use dealernet_callcenter::domain::callback::{
-    DEFAULT_EXPIRY_DAYS, DEFAULT_MAX_ATTEMPTS, Next,
-    Outcome, Policy, Purpose, after_attempt,
+    DEFAULT_EXPIRY_DAYS, DEFAULT_MAX_ATTEMPTS, Next, Outcome, Policy, Purpose, after_attempt,
 };
 use dealernet_customers::demo::Rng;
 use dealernet_kit::calendar::Calendar;

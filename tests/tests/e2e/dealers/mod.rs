@@ -1,9 +1,12 @@
 //! The dealer network end to end: outlets, staff, the locator, leads with routing,
 //! deadlines and the sweeper, scorecards. Shared builders live here.
 
+mod lead_listing;
 mod leads;
 mod locator;
+mod outlet_rules;
 mod outlets;
+mod reassignment;
 mod routing;
 mod scorecards;
 mod staff;
@@ -17,6 +20,11 @@ use prost_types::Timestamp;
 
 /// Central Shanghai (People's Square).
 pub const SHANGHAI: (f64, f64) = (31.2304, 121.4737);
+
+/// A Wednesday morning in Shanghai, inside office hours.
+pub fn wednesday() -> dealernet_kit::clock::ManualClock {
+    dealernet_kit::clock::ManualClock::new(sh("2026-11-18 10:00"))
+}
 
 /// A Shanghai local time ("2026-11-20 17:00") as an instant.
 pub fn sh(local: &str) -> DateTime<Utc> {
