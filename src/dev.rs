@@ -90,17 +90,16 @@ pub async fn run(mut config: Config, state_dir: PathBuf) -> anyhow::Result<()> {
     };
     let addr = platform.addr();
     let server = tokio::spawn(platform.run_until_stopped(crate::shutdown_signal()));
-    let vehicles = if config.services.contains(&ServiceKind::Vehicles)
-        && config.services.contains(&ServiceKind::Customers)
-    {
+    // Demo vehicles and cases go through the public API, so every service must be here.
+    let demo = if ServiceKind::ALL.iter().all(|s| config.services.contains(s)) {
         let keys = TokenKeys::new(config.secrets.jwt_secret.clone());
-        crate::dev_vehicles::load(addr, keys)
+        crate::demo::load(addr, keys, true)
             .await
-            .context("loading demo vehicles")?
+            .context("loading demo data through the API")?
     } else {
-        0
+        crate::demo::Loaded::default()
     };
-    print_ready(&config, addr, loaded, outlets, vehicles)?;
+    print_ready(&config, addr, loaded, outlets, demo)?;
     let result = server.await.context("the platform task")?;
     if let Some(mut server) = postgres {
         tokio::task::spawn_blocking(move || server.stop()).await?;
@@ -114,7 +113,7 @@ fn print_ready(
     addr: std::net::SocketAddr,
     loaded: usize,
     outlets: usize,
-    vehicles: u32,
+    demo: crate::demo::Loaded,
 ) -> anyhow::Result<()> {
     let keys = TokenKeys::new(config.secrets.jwt_secret.clone());
     let token = |subject: &str, org: &str, role: Role| -> anyhow::Result<String> {
@@ -132,8 +131,11 @@ fn print_ready(
     if outlets > 0 {
         loaded_now.push(format!("{outlets} demo outlets"));
     }
-    if vehicles > 0 {
-        loaded_now.push(format!("{vehicles} demo vehicles"));
+    if demo.vehicles > 0 {
+        loaded_now.push(format!("{} demo vehicles", demo.vehicles));
+    }
+    if demo.cases > 0 {
+        loaded_now.push(format!("{} demo hotline cases", demo.cases));
     }
     let data = if loaded_now.is_empty() {
         "existing data reused".to_owned()
@@ -158,7 +160,7 @@ fn print_ready(
     println!(
         "  grpcurl -plaintext -H 'authorization: Bearer {hq}' -H 'x-purpose: demo' -d '{{\"page_size\": 3, \"province\": \"广东省\"}}' {addr} dealernet.customers.v1.CustomerService/ListCustomers"
     );
-    if vehicles > 0 || config.services.contains(&ServiceKind::Vehicles) {
+    if config.services.contains(&ServiceKind::Vehicles) {
         println!(
             "  grpcurl -plaintext -H 'authorization: Bearer {dealer}' -d '{{\"states\": [\"VEHICLE_STATE_IN_STOCK\"], \"page_size\": 3}}' {addr} dealernet.vehicles.v1.VehicleService/ListVehicles"
         );

@@ -4,8 +4,8 @@
 //! tests build it on port 0 and talk to [`Platform::addr`]; `dealernet serve` and
 //! `dealernet dev` run it until a signal arrives.
 
+mod demo;
 pub mod dev;
-mod dev_vehicles;
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 

@@ -1,47 +1,20 @@
-//! Demo vehicles for `dealernet dev`, loaded through the public gRPC API as the factory,
+//! Demo vehicles, loaded through the public gRPC API as the factory,
 //! dealers, a workshop and HQ would: a catalogue with prices, a production feed, shipments,
 //! receipts, sales to demo customers, deliveries, a recall and repair orders. Runs once,
 //! on an empty vehicle service.
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
-use dealernet_kit::auth::{Principal, Role, TokenKeys};
+use dealernet_kit::auth::Role;
 use dealernet_proto::{
     customers::v1::{self as cpb, customer_service_client::CustomerServiceClient},
     types::v1 as types,
-    vehicles::v1::{self as pb, vehicle_service_client::VehicleServiceClient},
+    vehicles::v1 as pb,
 };
-use tonic::{Request, transport::Channel};
+
+use super::Actors;
 
 /// How many demo vehicles the factory builds.
 pub const DEMO_VEHICLES: u32 = 60;
-const TOKEN_TTL_SECS: i64 = 600;
-
-/// Who acts: a token per organisation and role.
-struct Actors {
-    keys: TokenKeys,
-    channel: Channel,
-}
-
-impl Actors {
-    fn request<T>(&self, org: &str, role: Role, message: T) -> anyhow::Result<Request<T>> {
-        let principal = Principal::new(&format!("demo.{}", org.to_lowercase()), org, &[role])
-            .map_err(anyhow::Error::msg)?;
-        let mut request = Request::new(message);
-        let metadata = request.metadata_mut();
-        metadata.insert(
-            "authorization",
-            format!("Bearer {}", self.keys.mint(&principal, TOKEN_TTL_SECS)).parse()?,
-        );
-        metadata.insert("x-purpose", "dev demo data".parse()?);
-        Ok(request)
-    }
-
-    fn vehicles(&self) -> VehicleServiceClient<Channel> {
-        VehicleServiceClient::new(self.channel.clone())
-    }
-}
 
 /// A valid VIN for demo serial `n` (check digit computed, model year 2026 = 'T').
 fn demo_vin(n: u32) -> String {
@@ -94,12 +67,7 @@ const MODELS: [(&str, &str, pb::BodyStyle, pb::Powertrain, i64); 3] = [
 
 /// Loads the demo vehicles unless the service already holds vehicles; returns how many
 /// it built.
-pub async fn load(addr: SocketAddr, keys: TokenKeys) -> anyhow::Result<u32> {
-    let channel = Channel::from_shared(format!("http://{addr}"))?
-        .connect()
-        .await
-        .context("connecting to the platform")?;
-    let actors = Actors { keys, channel };
+pub async fn load(actors: &Actors) -> anyhow::Result<u32> {
     let mut client = actors.vehicles();
     let existing = client
         .list_vehicles(actors.request(
@@ -115,11 +83,11 @@ pub async fn load(addr: SocketAddr, keys: TokenKeys) -> anyhow::Result<u32> {
     if !existing.vehicles.is_empty() {
         return Ok(0);
     }
-    catalogue(&actors).await?;
-    produce(&actors).await?;
-    let customers = demo_customers(&actors).await?;
-    let (delivered, _) = sell(&actors, &customers).await?;
-    service(&actors, &delivered).await?;
+    catalogue(actors).await?;
+    produce(actors).await?;
+    let customers = demo_customers(actors).await?;
+    let (delivered, _) = sell(actors, &customers).await?;
+    service(actors, &delivered).await?;
     Ok(DEMO_VEHICLES)
 }
 
@@ -230,7 +198,7 @@ async fn produce(actors: &Actors) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn demo_customers(actors: &Actors) -> anyhow::Result<Vec<String>> {
+pub(super) async fn demo_customers(actors: &Actors) -> anyhow::Result<Vec<String>> {
     let mut client = CustomerServiceClient::new(actors.channel.clone());
     let page = client
         .list_customers(actors.request(
