@@ -1,7 +1,7 @@
 //! Callbacks: scheduling (consent and do-not-call checked), the agents' work queue, call
 //! attempts with their retry rules, cancelling, and the survey call after a case.
 
-use chrono::{DateTime, Duration, Timelike, Utc};
+use chrono::{Duration, Timelike};
 use dealernet_kit::calendar::Calendar;
 use dealernet_kit::{
     auth::{Principal, Role},
@@ -15,172 +15,26 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    Result, commit, customer_id, phone, replay, require_desk, resource_id, text, time, timestamp,
+    Result,
+    callback_view::{
+        callback_to_proto, outcome_from_proto, parse_policy, purpose_from_proto, status_from_proto,
+    },
+    commit, customer_id, phone, replay, require_desk, resource_id, text, time,
 };
 use crate::{
     Error, Service,
     domain::{
-        callback::{self as rules, Next, Outcome, Policy, Purpose, Status},
-        case::Case,
+        callback::{self as rules, Next, Policy, Status},
         sla,
     },
     store::{self, callback::Callback},
 };
 
 const DEFAULT_LEASE_SECS: i32 = 300;
-/// How long after resolution the survey call is placed, at the earliest.
-const SURVEY_DELAY_HOURS: i64 = 1;
-
-fn purpose_from_proto(v: i32) -> Option<Purpose> {
-    Some(match pb::CallbackPurpose::try_from(v).ok()? {
-        pb::CallbackPurpose::Unspecified => return None,
-        pb::CallbackPurpose::CustomerRequest => Purpose::CustomerRequest,
-        pb::CallbackPurpose::CaseFollowUp => Purpose::CaseFollowUp,
-        pb::CallbackPurpose::Survey => Purpose::Survey,
-        pb::CallbackPurpose::ServiceReminder => Purpose::ServiceReminder,
-        pb::CallbackPurpose::Marketing => Purpose::Marketing,
-    })
-}
-
-fn purpose_to_proto(p: Purpose) -> pb::CallbackPurpose {
-    match p {
-        Purpose::CustomerRequest => pb::CallbackPurpose::CustomerRequest,
-        Purpose::CaseFollowUp => pb::CallbackPurpose::CaseFollowUp,
-        Purpose::Survey => pb::CallbackPurpose::Survey,
-        Purpose::ServiceReminder => pb::CallbackPurpose::ServiceReminder,
-        Purpose::Marketing => pb::CallbackPurpose::Marketing,
-    }
-}
-
-fn outcome_from_proto(v: i32) -> Option<Outcome> {
-    Some(match pb::CallOutcome::try_from(v).ok()? {
-        pb::CallOutcome::Unspecified => return None,
-        pb::CallOutcome::Answered => Outcome::Answered,
-        pb::CallOutcome::Busy => Outcome::Busy,
-        pb::CallOutcome::NoAnswer => Outcome::NoAnswer,
-        pb::CallOutcome::PoweredOff => Outcome::PoweredOff,
-        pb::CallOutcome::Unreachable => Outcome::Unreachable,
-        pb::CallOutcome::WrongNumber => Outcome::WrongNumber,
-        pb::CallOutcome::Declined => Outcome::Declined,
-    })
-}
-
-fn outcome_to_proto(o: Outcome) -> pb::CallOutcome {
-    match o {
-        Outcome::Answered => pb::CallOutcome::Answered,
-        Outcome::Busy => pb::CallOutcome::Busy,
-        Outcome::NoAnswer => pb::CallOutcome::NoAnswer,
-        Outcome::PoweredOff => pb::CallOutcome::PoweredOff,
-        Outcome::Unreachable => pb::CallOutcome::Unreachable,
-        Outcome::WrongNumber => pb::CallOutcome::WrongNumber,
-        Outcome::Declined => pb::CallOutcome::Declined,
-    }
-}
-
-fn status_to_proto(s: Status) -> pb::CallbackStatus {
-    match s {
-        Status::Pending => pb::CallbackStatus::Pending,
-        Status::Claimed => pb::CallbackStatus::Claimed,
-        Status::Completed => pb::CallbackStatus::Completed,
-        Status::Stopped => pb::CallbackStatus::Stopped,
-    }
-}
-
-fn status_from_proto(v: i32) -> Option<Status> {
-    Some(match pb::CallbackStatus::try_from(v).ok()? {
-        pb::CallbackStatus::Unspecified => return None,
-        pb::CallbackStatus::Pending => Status::Pending,
-        pb::CallbackStatus::Claimed => Status::Claimed,
-        pb::CallbackStatus::Completed => Status::Completed,
-        pb::CallbackStatus::Stopped => Status::Stopped,
-    })
-}
-
-fn callback_to_proto(c: &Callback) -> pb::Callback {
-    pb::Callback {
-        name: format!("callbacks/{}", c.id),
-        customer: format!("customers/{}", c.customer),
-        phone: c.phone.clone(),
-        reason: c.reason.clone(),
-        purpose: purpose_to_proto(c.purpose) as i32,
-        case: c
-            .case_id
-            .map(|id| format!("cases/{id}"))
-            .unwrap_or_default(),
-        repair_order: c.repair_order.clone(),
-        status: status_to_proto(c.status) as i32,
-        next_attempt_time: (c.status == Status::Pending).then(|| timestamp(c.due_at)),
-        attempts: c.attempts,
-        last_outcome: c
-            .last_outcome
-            .map(|o| outcome_to_proto(o) as i32)
-            .unwrap_or_default(),
-        stop_reason: c.stop_reason.clone(),
-        claimed_by: c.claimed_by.clone(),
-        lease_expire_time: (c.status == Status::Claimed).then(|| timestamp(c.due_at)),
-        policy: Some(pb::RetryPolicy {
-            max_attempts: c.policy.max_attempts,
-            expire_time: Some(timestamp(c.policy.expire_at)),
-            calling_hours_start: c.policy.calling_start as i32,
-            calling_hours_end: c.policy.calling_end as i32,
-        }),
-        outlet: c.outlet.clone(),
-        create_time: Some(timestamp(c.create_time)),
-        stop_note: c.stop_note.clone(),
-    }
-}
-
-fn parse_policy(
-    v: &mut FieldViolations,
-    p: Option<&pb::RetryPolicy>,
-    now: DateTime<Utc>,
-) -> Policy {
-    let p = p.cloned().unwrap_or_default();
-    let max_attempts = if p.max_attempts == 0 {
-        rules::DEFAULT_MAX_ATTEMPTS
-    } else {
-        p.max_attempts
-    };
-    if !(1..=20).contains(&max_attempts) {
-        v.add("callback.policy.max_attempts", "must be 1 to 20");
-    }
-    let expire_at = time(v, "callback.policy.expire_time", p.expire_time.as_ref())
-        .unwrap_or(now + Duration::days(rules::DEFAULT_EXPIRY_DAYS));
-    if expire_at <= now {
-        v.add("callback.policy.expire_time", "must be in the future");
-    }
-    let (start, end) = match (p.calling_hours_start, p.calling_hours_end) {
-        (0, 0) => (
-            rules::DEFAULT_CALLING_START as i32,
-            rules::DEFAULT_CALLING_END as i32,
-        ),
-        pair => pair,
-    };
-    if !(0..=23).contains(&start) || !(1..=24).contains(&end) || end <= start {
-        v.add(
-            "callback.policy.calling_hours_end",
-            "calling hours must be start 0..23 and end 1..24, after the start",
-        );
-    }
-    Policy {
-        max_attempts,
-        expire_at,
-        calling_start: start.clamp(0, 23) as u32,
-        calling_end: end.clamp(1, 24) as u32,
-    }
-}
-
-/// What the survey call after a resolved case will be, decided before the transaction.
-pub(super) struct SurveyPlan {
-    customer: Uuid,
-    phone: Option<String>,
-    /// Why no survey call is placed (no consent, no number), if so.
-    refused: Option<String>,
-}
 
 impl Service {
     /// The calling calendar of a policy (the hotline's business days).
-    async fn calling(
+    pub(super) async fn calling(
         &self,
         conn: &mut PgConnection,
         policy: &Policy,
@@ -587,97 +441,5 @@ impl Service {
             callbacks_stopped: stopped as i32,
         };
         commit(tx, key.as_ref(), response, &format!("doNotCall/{number}")).await
-    }
-
-    /// Asks the registry whether the survey call after resolving case `name` may be
-    /// placed: the customer's number and SURVEYS consent.
-    pub(super) async fn survey_plan(
-        &self,
-        principal: &Principal,
-        name: &str,
-    ) -> Result<Option<SurveyPlan>> {
-        let Ok(case) = self.readable_case(principal, name, "name").await else {
-            return Ok(None); // refused later, under the lock, with the proper error
-        };
-        let contact = self.registry.contact(case.customer, "case survey").await?;
-        let refused = match self
-            .registry
-            .may_call(contact.id, rules::ConsentNeeded::Surveys)
-            .await?
-        {
-            Ok(()) if contact.phone.is_some() => None,
-            Ok(()) => Some("NO_PHONE".to_owned()),
-            Err(why) => Some(why),
-        };
-        Ok(Some(SurveyPlan {
-            customer: contact.id,
-            phone: contact.phone,
-            refused,
-        }))
-    }
-
-    /// Schedules the survey call for a resolved case, or notes on the case why not.
-    pub(super) async fn schedule_survey(
-        &self,
-        tx: &mut PgConnection,
-        principal: &Principal,
-        case: &Case,
-        plan: SurveyPlan,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let policy = Policy {
-            max_attempts: rules::DEFAULT_MAX_ATTEMPTS,
-            expire_at: now + Duration::days(rules::DEFAULT_EXPIRY_DAYS),
-            calling_start: rules::DEFAULT_CALLING_START,
-            calling_end: rules::DEFAULT_CALLING_END,
-        };
-        let mut refused = plan.refused;
-        if refused.is_none()
-            && let Some(number) = &plan.phone
-            && store::desk::is_do_not_call(tx, number).await?
-        {
-            refused = Some("DO_NOT_CALL".into());
-        }
-        let calling = self.calling(tx, &policy).await?;
-        let due = calling.next_open(now + Duration::hours(SURVEY_DELAY_HOURS));
-        match (refused, plan.phone, due) {
-            (None, Some(number), Some(due)) => {
-                let callback = Callback {
-                    id: Uuid::now_v7(),
-                    customer: plan.customer,
-                    phone: number,
-                    reason: format!("satisfaction survey for case: {}", case.subject),
-                    purpose: Purpose::Survey,
-                    case_id: Some(case.id),
-                    repair_order: String::new(),
-                    outlet: case.outlet.clone(),
-                    status: Status::Pending,
-                    due_at: due,
-                    attempts: 0,
-                    last_outcome: None,
-                    stop_reason: String::new(),
-                    stop_note: String::new(),
-                    claimed_by: String::new(),
-                    policy,
-                    created_by: principal.subject().to_owned(),
-                    create_time: now,
-                    version: 1,
-                };
-                store::callback::insert(tx, &callback).await?;
-            }
-            (why, ..) => {
-                let why = why.unwrap_or_else(|| "NO_CALLING_WINDOW".into());
-                store::case::add_note(
-                    tx,
-                    case.id,
-                    now,
-                    "callcenter",
-                    "CALLCENTER",
-                    &format!("no survey call scheduled: {why}"),
-                )
-                .await?;
-            }
-        }
-        Ok(())
     }
 }

@@ -2,10 +2,12 @@
 //! handler shares (who may do what, parsing of common fields).
 
 mod callback;
+mod callback_view;
 mod case;
 mod case_view;
 mod desk;
 mod sla;
+mod survey_call;
 
 use chrono::{DateTime, Utc};
 use dealernet_kit::{

@@ -16,7 +16,7 @@ use super::{
     stock::{central, customer_id},
     vehicle::{state_to_proto, vehicle_to_proto},
 };
-use crate::{Service, domain::lifecycle::State, store, store::vehicle::Filter};
+use crate::{Service, domain::lifecycle::State, store, store::vehicle_list::Filter};
 
 fn optional_time(
     v: &mut FieldViolations,
@@ -82,7 +82,7 @@ impl Service {
         v.into_result()?;
         let mut conn = self.pool.acquire().await?;
         let mut vehicles =
-            store::vehicle::list(&mut conn, &filter, after.as_deref().unwrap_or(""), size + 1)
+            store::vehicle_list::list(&mut conn, &filter, after.as_deref().unwrap_or(""), size + 1)
                 .await?;
         let next_page_token = self
             .page_tokens
@@ -108,7 +108,7 @@ impl Service {
         };
         v.into_result()?;
         let mut conn = self.pool.acquire().await?;
-        let groups = store::vehicle::count(&mut conn, &filter).await?;
+        let groups = store::vehicle_list::count(&mut conn, &filter).await?;
         Ok(pb::CountVehiclesResponse {
             total: groups.iter().map(|g| g.3).sum(),
             counts: groups

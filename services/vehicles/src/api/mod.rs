@@ -8,6 +8,7 @@ mod listing;
 mod production_feed;
 mod recall;
 mod repair;
+mod repair_input;
 mod repair_view;
 mod sale;
 mod stock;

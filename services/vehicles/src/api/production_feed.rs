@@ -214,7 +214,7 @@ impl Service {
                 firsts.push(v.clone());
             }
         }
-        let inserted: HashSet<String> = store::vehicle::insert_produced(
+        let inserted: HashSet<String> = store::production::insert_produced(
             &mut tx,
             &firsts,
             Action::RegisterProduction.as_str(),
@@ -241,7 +241,7 @@ impl Service {
             .filter(|v| !inserted.contains(v.vin.as_str()))
             .map(|v| v.vin.to_string())
             .collect();
-        let stored: HashMap<String, Vehicle> = store::vehicle::productions(&mut tx, &clashes)
+        let stored: HashMap<String, Vehicle> = store::production::productions(&mut tx, &clashes)
             .await?
             .into_iter()
             .chain(new.iter().map(|v| (*v).clone()))

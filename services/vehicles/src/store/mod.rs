@@ -3,9 +3,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
+pub mod production;
 pub mod recall;
 pub mod repair;
 pub mod vehicle;
+pub mod vehicle_list;
 
 use crate::domain::catalogue::{Body, Model, Powertrain, Price};
 

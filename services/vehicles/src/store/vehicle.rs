@@ -1,7 +1,7 @@
 //! Vehicle rows and their timeline.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::domain::{
@@ -13,12 +13,12 @@ use crate::domain::{
 /// The constraint that refuses a second vehicle with one VIN.
 pub const VIN_UNIQUE: &str = "vehicle_pkey";
 
-const COLUMNS: &str = "vin, model_code, state, plant, line, built_at, engine_number, colour, holder_outlet, \
+pub(super) const COLUMNS: &str = "vin, model_code, state, plant, line, built_at, engine_number, colour, holder_outlet, \
                        owner_id, odometer_km, version, create_time, update_time, reserved_for, reserved_until, \
                        odometer_rollback_suspected";
 
 #[derive(sqlx::FromRow)]
-struct Row {
+pub(super) struct Row {
     vin: String,
     model_code: String,
     state: String,
@@ -38,12 +38,12 @@ struct Row {
     odometer_rollback_suspected: bool,
 }
 
-fn corrupt(what: &str, v: &str) -> sqlx::Error {
+pub(super) fn corrupt(what: &str, v: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("unexpected vehicle {what} '{v}'").into())
 }
 
 impl Row {
-    fn into_vehicle(self) -> Result<Vehicle, sqlx::Error> {
+    pub(super) fn into_vehicle(self) -> Result<Vehicle, sqlx::Error> {
         Ok(Vehicle {
             vin: Vin::parse(&self.vin).map_err(|_| corrupt("vin", &self.vin))?,
             model_code: self.model_code,
@@ -489,143 +489,4 @@ pub async fn has_event(
         .bind(flat)
         .fetch_one(&mut *conn)
         .await
-}
-
-/// Filters of ListVehicles and CountVehicles.
-#[derive(Debug, Default, Clone)]
-pub struct Filter {
-    pub states: Vec<State>,
-    pub holder_outlet: Option<String>,
-    pub model_code: Option<String>,
-    pub owner: Option<Uuid>,
-    pub built_after: Option<DateTime<Utc>>,
-    pub built_before: Option<DateTime<Utc>>,
-    /// Only vehicles this outlet holds or sold (an outlet's own view).
-    pub visible_to_outlet: Option<String>,
-}
-
-fn push_filter(q: &mut QueryBuilder<'_, Postgres>, f: &Filter) {
-    if !f.states.is_empty() {
-        let names: Vec<&str> = f.states.iter().map(|s| s.as_str()).collect();
-        q.push(" AND state = ANY(").push_bind(names).push(")");
-    }
-    if let Some(outlet) = &f.holder_outlet {
-        q.push(" AND holder_outlet = ").push_bind(outlet.clone());
-    }
-    if let Some(model) = &f.model_code {
-        q.push(" AND model_code = ").push_bind(model.clone());
-    }
-    if let Some(owner) = f.owner {
-        q.push(" AND owner_id = ").push_bind(owner);
-    }
-    if let Some(t) = f.built_after {
-        q.push(" AND built_at >= ").push_bind(t);
-    }
-    if let Some(t) = f.built_before {
-        q.push(" AND built_at < ").push_bind(t);
-    }
-    if let Some(outlet) = &f.visible_to_outlet {
-        q.push(" AND (holder_outlet = ")
-            .push_bind(outlet.clone())
-            .push(" OR vin IN (SELECT vin FROM sale WHERE outlet = ")
-            .push_bind(outlet.clone())
-            .push("))");
-    }
-}
-
-/// Vehicles in VIN order after `after`.
-pub async fn list(
-    conn: &mut PgConnection,
-    f: &Filter,
-    after: &str,
-    limit: usize,
-) -> Result<Vec<Vehicle>, sqlx::Error> {
-    let mut q: QueryBuilder<Postgres> =
-        QueryBuilder::new(format!("SELECT {COLUMNS} FROM vehicle WHERE vin > "));
-    q.push_bind(after.to_owned());
-    push_filter(&mut q, f);
-    q.push(" ORDER BY vin LIMIT ").push_bind(limit as i64);
-    let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *conn).await?;
-    rows.into_iter().map(Row::into_vehicle).collect()
-}
-
-/// Counts by (state, model, holding outlet).
-pub async fn count(
-    conn: &mut PgConnection,
-    f: &Filter,
-) -> Result<Vec<(State, String, String, i64)>, sqlx::Error> {
-    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-        "SELECT state, model_code, holder_outlet, count(*) FROM vehicle WHERE true",
-    );
-    push_filter(&mut q, f);
-    q.push(" GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
-    let rows: Vec<(String, String, String, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok((
-                State::parse(&r.0).ok_or_else(|| corrupt("state", &r.0))?,
-                r.1,
-                r.2,
-                r.3,
-            ))
-        })
-        .collect()
-}
-
-/// Inserts newly produced vehicles, each with its first timeline entry (the action
-/// REGISTER_PRODUCTION by `actor`, details plant, line and model, as the unary call
-/// writes), skipping VINs already registered; returns the VINs it inserted.
-pub async fn insert_produced(
-    conn: &mut PgConnection,
-    vehicles: &[Vehicle],
-    action: &str,
-    (actor_org, actor_subject): (&str, &str),
-) -> Result<Vec<String>, sqlx::Error> {
-    let col = |f: fn(&Vehicle) -> String| vehicles.iter().map(f).collect::<Vec<String>>();
-    let built: Vec<DateTime<Utc>> = vehicles.iter().map(|v| v.built_at).collect();
-    let now: Vec<DateTime<Utc>> = vehicles.iter().map(|v| v.create_time).collect();
-    sqlx::query_scalar(
-        "WITH u AS ( \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                                  $6::timestamptz[], $7::text[], $8::text[], $9::timestamptz[]) \
-                    AS u(vin, model, state, plant, line, built, engine, colour, at)), \
-         inserted AS ( \
-             INSERT INTO vehicle (vin, model_code, state, plant, line, built_at, engine_number, colour, \
-                                  create_time, update_time) \
-             SELECT vin, model, state, plant, line, built, engine, colour, at, at FROM u \
-             ON CONFLICT (vin) DO NOTHING RETURNING vin), \
-         events AS ( \
-             INSERT INTO vehicle_event (vin, sequence, at, action, state_after, actor_org, actor_subject, details) \
-             SELECT u.vin, 1, u.at, $10, u.state, $11, $12, ARRAY['plant', u.plant, 'line', u.line, 'model', u.model] \
-             FROM u JOIN inserted USING (vin)) \
-         SELECT vin FROM inserted",
-    )
-    .bind(col(|v| v.vin.to_string()))
-    .bind(col(|v| v.model_code.clone()))
-    .bind(col(|v| v.state.as_str().to_owned()))
-    .bind(col(|v| v.plant.clone()))
-    .bind(col(|v| v.line.clone()))
-    .bind(&built)
-    .bind(col(|v| v.engine_number.clone()))
-    .bind(col(|v| v.colour.clone()))
-    .bind(&now)
-    .bind(action)
-    .bind(actor_org)
-    .bind(actor_subject)
-    .fetch_all(&mut *conn)
-    .await
-}
-
-/// The production data of registered vehicles among `vins`.
-pub async fn productions(
-    conn: &mut PgConnection,
-    vins: &[String],
-) -> Result<Vec<Vehicle>, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM vehicle WHERE vin = ANY($1)"
-    ))
-    .bind(vins)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.into_iter().map(Row::into_vehicle).collect()
 }
