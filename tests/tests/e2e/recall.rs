@@ -263,11 +263,12 @@ async fn bad_campaigns_are_refused_and_write_nothing() {
         hq.create_recall_campaign(campaign(
             "R-2",
             Selection::Vins(pb::VinList {
-                vins: vec![test_vin(998)],
+                // The unknown VIN sorts first; it is still named by its place in the request.
+                vins: vec![car.trim_start_matches("vehicles/").into(), test_vin(1)],
             }),
         ))
         .await,
-        &["campaign.vins.vins[0]"],
+        &["campaign.vins.vins[1]"],
     );
     assert_invalid(
         hq.create_recall_campaign(campaign(

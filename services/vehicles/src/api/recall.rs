@@ -198,7 +198,13 @@ impl Service {
             Selection::Vins(vins) => {
                 let known = store::recall::registered(&mut tx, vins).await?;
                 let mut v = FieldViolations::new();
-                for (i, vin) in vins.iter().enumerate() {
+                // Named by their position in the request (the list was sorted and deduplicated).
+                let sent = match &c.selection {
+                    Some(pb::recall_campaign::Selection::Vins(list)) => list.vins.as_slice(),
+                    _ => &[],
+                };
+                for (i, raw) in sent.iter().enumerate() {
+                    let Ok(vin) = Vin::parse(raw) else { continue };
                     if !known.iter().any(|k| k == vin.as_str()) {
                         v.add(
                             format!("campaign.vins.vins[{i}]"),
