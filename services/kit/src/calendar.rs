@@ -11,7 +11,7 @@ use chrono::{
 
 /// The longest span searched for an open hour; a calendar never open within it is
 /// treated as never open.
-const HORIZON_DAYS: i64 = 800;
+pub const HORIZON_DAYS: i64 = 800;
 const DAY_MINUTES: u16 = 24 * 60;
 
 /// Opening hours per weekday (any number of periods a day, e.g. with a lunch break) and
@@ -158,7 +158,17 @@ impl Calendar {
 
     /// The moment `minutes` of open time after `start`; `None` if never reached.
     pub fn add_open_minutes(&self, start: DateTime<Utc>, minutes: i64) -> Option<DateTime<Utc>> {
-        let mut left = Duration::minutes(minutes.max(0));
+        self.add_open_time(start, Duration::minutes(minutes))
+    }
+
+    /// The moment `open_time` of open time after `start` (closed time does not count; a
+    /// span used up exactly ends at its closing time); `None` if never reached.
+    pub fn add_open_time(
+        &self,
+        start: DateTime<Utc>,
+        open_time: Duration,
+    ) -> Option<DateTime<Utc>> {
+        let mut left = open_time.max(Duration::zero());
         let mut t = start;
         let first = self.local_date(start);
         for d in 0..HORIZON_DAYS {

@@ -7,14 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{
-    DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc, Weekday,
-};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeDelta, Utc, Weekday};
 
 /// Minutes in a day; a period may close at 24:00.
 pub const DAY_MINUTES: u16 = 24 * 60;
-/// How far ahead an opening is searched for: a year of holidays and then some.
-pub const HORIZON_DAYS: i64 = 400;
 /// Most opening periods on one weekday.
 pub const MAX_PERIODS_PER_DAY: usize = 4;
 
@@ -112,63 +108,37 @@ pub struct Calendar {
 }
 
 impl Calendar {
-    /// The open intervals of one local day, as local date-times.
-    fn open_intervals(
-        &self,
-        day: NaiveDate,
-    ) -> impl Iterator<Item = (NaiveDateTime, NaiveDateTime)> + '_ {
-        let closed = self.closed.contains(&day);
-        let midnight = day.and_time(NaiveTime::MIN);
-        self.hours
-            .periods(day.weekday())
+    /// The same hours as the platform's business-hours calendar, which does the
+    /// arithmetic for every service.
+    fn business_hours(&self) -> Option<dealernet_kit::calendar::Calendar> {
+        let periods: Vec<(u32, u16, u16)> = self
+            .hours
             .iter()
-            .filter(move |_| !closed)
-            .map(move |p| {
-                (
-                    midnight + TimeDelta::minutes(i64::from(p.open)),
-                    midnight + TimeDelta::minutes(i64::from(p.close)),
-                )
-            })
+            .map(|(day, p)| (day.num_days_from_monday(), p.open, p.close))
+            .collect();
+        dealernet_kit::calendar::Calendar::from_periods(
+            self.offset,
+            &periods,
+            self.closed.iter().copied(),
+        )
+        .ok()
     }
 
     /// The instant at which `open_time` of opening hours has passed since `start`;
     /// closed time (nights, closed weekdays, holidays) does not count. A deadline that
     /// uses up a period exactly falls on its closing time. `None` when the outlet is not
-    /// open at all within [`HORIZON_DAYS`].
+    /// open at all within the calendar's horizon.
     pub fn add_open_time(
         &self,
         start: DateTime<Utc>,
         open_time: TimeDelta,
     ) -> Option<DateTime<Utc>> {
-        let local_start = start.with_timezone(&self.offset).naive_local();
-        let mut remaining = open_time.max(TimeDelta::zero());
-        let mut day = local_start.date();
-        for _ in 0..=HORIZON_DAYS {
-            for (open, close) in self.open_intervals(day) {
-                let from = open.max(local_start);
-                if from >= close {
-                    continue;
-                }
-                let available = close - from;
-                if remaining <= available {
-                    let local = from + remaining;
-                    return local
-                        .and_local_timezone(self.offset)
-                        .single()
-                        .map(|t| t.to_utc());
-                }
-                remaining -= available;
-            }
-            day = day.succ_opt()?;
-        }
-        None
+        self.business_hours()?.add_open_time(start, open_time)
     }
 
     /// Whether the outlet is open at `at`.
     pub fn is_open(&self, at: DateTime<Utc>) -> bool {
-        let local = at.with_timezone(&self.offset).naive_local();
-        self.open_intervals(local.date())
-            .any(|(open, close)| open <= local && local < close)
+        self.business_hours().is_some_and(|c| c.is_open(at))
     }
 }
 
@@ -336,7 +306,7 @@ mod tests {
         );
         let mut all_closed = office(&[]);
         let first: NaiveDate = "2026-11-18".parse().expect("d");
-        all_closed.closed = (0..=HORIZON_DAYS + 1)
+        all_closed.closed = (0..=dealernet_kit::calendar::HORIZON_DAYS + 1)
             .map(|i| first + TimeDelta::days(i))
             .collect();
         assert_eq!(
