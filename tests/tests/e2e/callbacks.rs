@@ -334,7 +334,24 @@ async fn attempts_follow_the_retry_rules() {
     )
     .await
     .expect("schedule");
-    for closed in ["2026-11-18 20:00", "2026-11-19 08:59", "2026-11-21 11:00"] {
+    platform
+        .callcenter("HQ", Role::Hq)
+        .add_hotline_holiday(pb::AddHotlineHolidayRequest {
+            day: Some(dealernet_proto::types::v1::Date {
+                year: 2026,
+                month: 11,
+                day: 20,
+            }),
+            name: "Company day".into(),
+        })
+        .await
+        .expect("holiday");
+    for closed in [
+        "2026-11-18 20:00",
+        "2026-11-19 08:59",
+        "2026-11-20 11:00",
+        "2026-11-21 11:00",
+    ] {
         clock.set(sh(closed));
         assert!(claim(&mut agent).await.is_none(), "{closed}");
     }

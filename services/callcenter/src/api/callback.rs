@@ -190,18 +190,19 @@ impl Service {
         }
         loop {
             let now = self.clock.now();
-            let mut conn = self.pool.acquire().await?;
-            // Calls are placed only on the hotline's business days, inside each
-            // callback's calling hours (the customer's local time, +08:00).
-            let holidays = store::desk::holidays(&mut conn).await?;
-            if !sla::hotline_calendar(holidays).is_business_day(now) {
+            // Calls are placed only on the hotline's business days (its weekdays here, its
+            // holidays in the claim statement), inside each callback's calling hours (the
+            // customer's local time, +08:00).
+            if !sla::hotline_calendar([]).is_business_day(now) {
                 return Ok(pb::ClaimNextCallbackResponse { callback: None });
             }
-            let local_hour = now.with_timezone(&Calendar::china_offset()).hour() as i32;
+            let local = now.with_timezone(&Calendar::china_offset());
+            let mut conn = self.pool.acquire().await?;
             let Some(claimed) = store::callback::claim_next(
                 &mut conn,
                 now,
-                local_hour,
+                local.date_naive(),
+                local.hour() as i32,
                 principal.subject(),
                 now + Duration::seconds(i64::from(lease)),
             )

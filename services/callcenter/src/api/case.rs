@@ -299,14 +299,12 @@ impl Service {
         };
         v.into_result()?;
         // The calendar is read before the transaction (an outlet's comes over the network).
-        let calendar = {
-            let current = self.readable_case(principal, &req.name, "name").await?;
-            self.calendar(&current.calendar).await?
-        };
+        let current = self.readable_case(principal, &req.name, "name").await?;
+        let calendar = self.calendar(&current.calendar).await?;
         let mut survey = None;
         if to == Status::Resolved {
             // The follow-up call, asked of the registry before any lock is taken.
-            survey = self.survey_plan(principal, &req.name).await?;
+            survey = Some(self.survey_plan(&current).await?);
         }
         let mut tx = self.pool.begin().await?;
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {

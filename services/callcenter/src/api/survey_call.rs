@@ -28,16 +28,9 @@ pub(super) struct SurveyPlan {
 }
 
 impl Service {
-    /// Asks the registry whether the survey call after resolving case `name` may be
-    /// placed: the customer's number and SURVEYS consent.
-    pub(super) async fn survey_plan(
-        &self,
-        principal: &Principal,
-        name: &str,
-    ) -> Result<Option<SurveyPlan>> {
-        let Ok(case) = self.readable_case(principal, name, "name").await else {
-            return Ok(None); // refused later, under the lock, with the proper error
-        };
+    /// Asks the registry whether the survey call after resolving `case` may be placed:
+    /// the customer's number and SURVEYS consent.
+    pub(super) async fn survey_plan(&self, case: &Case) -> Result<SurveyPlan> {
         let contact = self.registry.contact(case.customer, "case survey").await?;
         let refused = match self
             .registry
@@ -48,11 +41,11 @@ impl Service {
             Ok(()) => Some("NO_PHONE".to_owned()),
             Err(why) => Some(why),
         };
-        Ok(Some(SurveyPlan {
+        Ok(SurveyPlan {
             customer: contact.id,
             phone: contact.phone,
             refused,
-        }))
+        })
     }
 
     /// Schedules the survey call for a resolved case, or notes on the case why not.

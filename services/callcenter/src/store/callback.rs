@@ -166,11 +166,13 @@ pub async fn load(
 
 /// Claims the callback due first — a PENDING one whose attempt is due, or a CLAIMED one
 /// whose lease lapsed — whose calling hours include `local_hour` (the customer's local
-/// hour now), for `agent` until `lease_until`, in one statement. Rows other claimers hold
-/// are skipped, so two agents never get the same callback.
+/// hour now), for `agent` until `lease_until`, in one statement — none on a hotline
+/// holiday (`local_date`). Rows other claimers hold are skipped, so two agents never get
+/// the same callback.
 pub async fn claim_next(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
+    local_date: chrono::NaiveDate,
     local_hour: i32,
     agent: &str,
     lease_until: DateTime<Utc>,
@@ -179,6 +181,7 @@ pub async fn claim_next(
         "UPDATE callback SET status = 'CLAIMED', claimed_by = $2, due_at = $3, version = version + 1 \
          WHERE id = (SELECT id FROM callback WHERE status IN ('PENDING', 'CLAIMED') AND due_at <= $1 \
                        AND calling_start <= $4 AND calling_end > $4 \
+                       AND NOT EXISTS (SELECT 1 FROM hotline_holiday WHERE day = $5) \
                      ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING {COLUMNS}"
     ))
@@ -186,6 +189,7 @@ pub async fn claim_next(
     .bind(agent)
     .bind(lease_until)
     .bind(local_hour)
+    .bind(local_date)
     .fetch_optional(&mut *conn)
     .await?;
     row.map(Row::into_callback).transpose()
