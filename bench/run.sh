@@ -4,8 +4,20 @@
 # reuses them, then runs each scenario with loadgen and the matching pgbench script at the
 # same concurrency. Results: $WORK/results.md (and stdout).
 #
-# Knobs (environment): CUSTOMERS, CONC, CONNS, DURATION, WARMUP, RATE, SCENARIOS.
+# Knobs (environment): CUSTOMERS, CONC, CONNS, DURATION, WARMUP, RATE, GET_RATE, SCENARIOS.
+#
+# `bench/run.sh --small` (or SCALE=small) is the regression check of the request path:
+# 100k customers and 100k vehicles, short runs (about two minutes in all), the point reads
+# only, and a table of ratios against pgbench at the end. Run it before and after a change
+# to the request path.
 set -euo pipefail
+
+if [ "${1:-}" = --small ]; then SCALE=small; shift; fi
+SCALE=${SCALE:-full}
+if [ "$SCALE" = small ]; then
+    : "${CUSTOMERS:=100000}" "${DURATION:=8}" "${WARMUP:=2}"
+    : "${SCENARIOS:=get get-hq get-rate list-by-phone}"
+fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target/bench}
@@ -15,9 +27,11 @@ CONNS=${CONNS:-4}           # loadgen HTTP/2 connections
 DURATION=${DURATION:-30}    # measured seconds per run
 WARMUP=${WARMUP:-5}
 RATE=${RATE:-1000}          # fixed rate of the open-loop resolve run
-SCENARIOS=${SCENARIOS:-"get list-by-phone resolve-rate resolve"}
+GET_RATE=${GET_RATE:-5000}  # fixed rate of the open-loop GetCustomer run
+SCENARIOS=${SCENARIOS:-"get get-hq get-rate list-by-phone resolve-rate resolve"}
 LISTEN=127.0.0.1:${PORT:-50051}
 WORK=$CARGO_TARGET_DIR/run
+[ "$SCALE" = small ] && WORK=$WORK-small
 BIN=$CARGO_TARGET_DIR/release
 SQL=$ROOT/bench/sql
 PGBENCH=$(command -v pgbench || echo /usr/lib/postgresql/15/bin/pgbench)
@@ -41,6 +55,7 @@ start_dev() {
     grep -q '^dealernet dev ready' dev.log || { cat dev.log; exit 1; }
     PGPORT=$(sed -n 's/.*PostgreSQL running from .* on 127.0.0.1:\([0-9]*\).*/\1/p' dev.log)
     TOKEN=$(sed -n 's/^ *DEALER_TOKEN=\([^ ]*\).*/\1/p' dev.log)
+    HQ_TOKEN=$(sed -n 's/^ *HQ_TOKEN=\([^ ]*\).*/\1/p' dev.log)
     DB_URL=postgres://postgres@127.0.0.1:$PGPORT/postgres
     echo "dev up: gRPC $LISTEN, PostgreSQL 127.0.0.1:$PGPORT"
 }
@@ -102,7 +117,7 @@ run_loadgen() { # scenario, extra args…
 
 run_loadgen_at() { # listen, client label, scenario, extra args…
     local listen=$1 client=$2 scenario=$3; shift 3
-    "$BIN/loadgen" --addr "http://$listen" --token "$TOKEN" --scenario "$scenario" \
+    "$BIN/loadgen" --addr "http://$listen" --token "${LOADGEN_TOKEN:-$TOKEN}" --scenario "$scenario" \
         --connections "$CONNS" --concurrency "$CONC" --duration "$DURATION" \
         --warmup "$WARMUP" --customers "$CUSTOMERS" "$@" | tee loadgen.out
     local line
@@ -123,7 +138,21 @@ run_loadgen_at() { # listen, client label, scenario, extra args…
 } >results.md
 for s in $SCENARIOS; do
     case $s in
-    get) LABEL="GetCustomer"; run_loadgen get; run_pgbench get.sql ;;
+    # A dealer's read: the link check rides along (select_customer_linked.sql); most
+    # customers are foreign, so most answers are masked and not logged.
+    get) LABEL="GetCustomer (dealer)"; run_loadgen get; run_pgbench get_linked.sql ;;
+    # HQ's read: the full record, its access-log record committed before the answer. Its
+    # limit is the dealer's unaudited read above (SUMMARY: get-hq / get).
+    get-hq)
+        LABEL="GetCustomer (HQ, audited)"
+        LOADGEN_TOKEN=$HQ_TOKEN run_loadgen get
+        run_pgbench get.sql
+        ;;
+    get-rate)
+        LABEL="GetCustomer (dealer) @ $GET_RATE/s"
+        run_loadgen get --rate "$GET_RATE"
+        run_pgbench get_linked.sql --rate "$GET_RATE"
+        ;;
     list-by-phone) LABEL="ListCustomers(phone)"; run_loadgen list-by-phone; run_pgbench list_by_phone.sql ;;
     resolve) LABEL="ResolveCustomer (closed loop)"; run_loadgen resolve; run_pgbench resolve.sql ;;
     resolve-rate)
@@ -135,3 +164,30 @@ for s in $SCENARIOS; do
     esac
 done
 cat results.md
+
+# Ratios of the service to its limit, from the table above.
+summary() {
+    awk -F'|' '
+        function num(s) { gsub(/ /, "", s); return s + 0 }
+        $3 ~ /service/ { svc[$2] = num($4); p99[$2] = $7 }
+        $3 ~ /pgbench/ { pg[$2] = num($4) }
+        END {
+            printf "\n| call | service req/s | pgbench tps | ratio |\n|---|---:|---:|---:|\n"
+            for (k in svc) if (k in pg && pg[k] > 0)
+                printf "|%s| %d | %d | %.2f× |\n", k, svc[k], pg[k], svc[k] / pg[k]
+            d = " GetCustomer (dealer) "; h = " GetCustomer (HQ, audited) "
+            if ((d in svc) && (h in svc) && svc[d] > 0)
+                printf "| HQ audited / dealer unaudited | %d | %d | %.2f× |\n", svc[h], svc[d], svc[h] / svc[d]
+            r = " GetCustomer (dealer) @ '"$GET_RATE"'/s "
+            if (r in p99) printf "| p99 at '"$GET_RATE"' req/s open loop | %s ms | | |\n", p99[r]
+        }' "$1"
+}
+summary results.md | tee summary.md
+if [ "$SCALE" = small ] && [ -z "${SKIP_VEHICLES:-}" ]; then
+    # The vehicle point reads at the same small scale, in their own scratch dir.
+    VEHICLES=100000 REPAIR_LINES=500000 CUSTOMERS="$CUSTOMERS" DURATION="$DURATION" \
+        WARMUP="$WARMUP" SCENARIOS="get-vehicle vehicle-timeline" \
+        WORK="$CARGO_TARGET_DIR/vehicles-small" PORT=$((${PORT:-50051} + 1)) \
+        "$ROOT/bench/run_vehicles.sh" >vehicles.out 2>&1 || { cat vehicles.out; exit 1; }
+    summary "$CARGO_TARGET_DIR/vehicles-small/results.md" | tail -n +4 | tee -a summary.md
+fi
