@@ -35,6 +35,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/customers");
 #[derive(Debug, Clone)]
 pub struct Service {
     pool: PgPool,
+    reads: dealernet_kit::db::WarmReads,
     hasher: IdHasher,
     page_tokens: PageTokens,
     audit: audit::AuditLog,
@@ -46,6 +47,7 @@ impl Service {
     pub fn new(pool: PgPool, secrets: &Secrets) -> Service {
         Service {
             audit: audit::AuditLog::start(pool.clone()),
+            reads: dealernet_kit::db::WarmReads::new(pool.clone()),
             pool,
             hasher: IdHasher::new(secrets.id_hash_key.clone()),
             page_tokens: PageTokens::new(secrets.page_token_key.clone()),

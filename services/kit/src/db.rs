@@ -31,6 +31,90 @@ pub async fn pool(url: &str, schema: &str, max_connections: u32) -> Result<PgPoo
         .await
 }
 
+/// Connections for autocommit point reads, kept checked out of `pool` between reads.
+///
+/// sqlx 0.8 (and 0.9) pings every connection as it goes back to its pool, in a task it
+/// spawns: a second PostgreSQL round trip and two more wake-ups per read. A read that
+/// completed leaves its connection idle and clean, so it is handed to the next read
+/// directly. A read that failed or was cancelled drops its connection into sqlx's own
+/// return, whose ping drains whatever the statement left behind.
+#[derive(Debug, Clone)]
+pub struct WarmReads {
+    pool: PgPool,
+    idle: std::sync::Arc<std::sync::Mutex<Vec<Warm>>>,
+    capacity: usize,
+}
+
+#[derive(Debug)]
+struct Warm {
+    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    since: std::time::Instant,
+}
+
+/// How long a connection may stay out of sqlx's pool before it goes back through it (so
+/// that sqlx's max-lifetime and health rules still apply).
+const WARM_FOR: Duration = Duration::from_secs(120);
+
+impl WarmReads {
+    /// Keeps at most `capacity` idle connections of `pool` warm; the rest of the pool
+    /// stays free for transactions.
+    pub fn new(pool: PgPool) -> WarmReads {
+        // Half the pool: the other half stays free for transactions and the audit writer.
+        let capacity = (pool.options().get_max_connections() / 2) as usize;
+        WarmReads {
+            pool,
+            idle: Default::default(),
+            capacity,
+        }
+    }
+
+    /// A connection for one or more autocommit statements.
+    pub async fn acquire(&self) -> Result<WarmConnection, sqlx::Error> {
+        let cached = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let warm = match cached {
+            Some(warm) => warm,
+            None => Warm {
+                conn: self.pool.acquire().await?,
+                since: std::time::Instant::now(),
+            },
+        };
+        Ok(WarmConnection {
+            owner: self.clone(),
+            warm: Some(warm),
+        })
+    }
+}
+
+/// A connection from [`WarmReads`]; [`WarmConnection::release`] after a completed read.
+#[derive(Debug)]
+pub struct WarmConnection {
+    owner: WarmReads,
+    warm: Option<Warm>,
+}
+
+impl WarmConnection {
+    /// The connection, for store functions.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        match self.warm.as_mut() {
+            Some(warm) => &mut warm.conn,
+            None => unreachable!("a warm connection is only taken by release"),
+        }
+    }
+
+    /// Hands the connection to the next read; call only when every statement completed.
+    pub fn release(mut self) {
+        let Some(warm) = self.warm.take() else { return };
+        if warm.since.elapsed() >= WARM_FOR {
+            return; // dropped: back through sqlx's pool
+        }
+        if let Ok(mut idle) = self.owner.idle.lock()
+            && idle.len() < self.owner.capacity
+        {
+            idle.push(warm);
+        }
+    }
+}
+
 /// Creates `schema` if needed and applies `migrator` inside it. The migrations table
 /// (`_sqlx_migrations`) lives in the schema too, so each service migrates independently.
 pub async fn migrate(url: &str, schema: &str, migrator: &Migrator) -> Result<(), sqlx::Error> {

@@ -31,6 +31,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/vehicles");
 #[derive(Debug, Clone)]
 pub struct Service {
     pool: PgPool,
+    reads: dealernet_kit::db::WarmReads,
     page_tokens: PageTokens,
     customers: customers::CustomerDirectory,
     follow_ups: hotline::FollowUps,
@@ -50,6 +51,7 @@ impl Service {
         callcenter_url: Option<&str>,
     ) -> Result<Service, String> {
         Ok(Service {
+            reads: dealernet_kit::db::WarmReads::new(pool.clone()),
             pool,
             page_tokens: PageTokens::new(secrets.page_token_key.clone()),
             customers: customers::CustomerDirectory::new(

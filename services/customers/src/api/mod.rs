@@ -196,7 +196,8 @@ impl Service {
     ) -> Result<pb::GetCustomerResponse> {
         let requested = parse_name(&req.name, "name")?;
         caller.require_purpose_for_reads()?;
-        let mut conn = self.pool.acquire().await?;
+        let mut warm = self.reads.acquire().await?;
+        let conn = warm.conn();
         let mut id = requested;
         let mut merged_from = String::new();
         let mut hops = 0;
@@ -204,9 +205,9 @@ impl Service {
             // One round trip for everybody: central callers need no link check, and for
             // the others it rides along with the read.
             let (customer, linked) = if sees_everything(&caller.principal) {
-                (store::load(&mut conn, id, false).await?, false)
+                (store::load(conn, id, false).await?, false)
             } else {
-                match store::load_linked(&mut conn, id, caller.principal.organization()).await? {
+                match store::load_linked(conn, id, caller.principal.organization()).await? {
                     Some((c, linked)) => (Some(c), linked),
                     None => (None, false),
                 }
@@ -223,7 +224,7 @@ impl Service {
                 _ => break (customer, linked),
             }
         };
-        drop(conn);
+        warm.release();
         let linked: HashSet<uuid::Uuid> = linked.then_some(customer.id).into_iter().collect();
         let rendered = access::render_with(&caller.principal, &[customer], &linked);
         self.audit_rendered(caller, "GetCustomer", &rendered)

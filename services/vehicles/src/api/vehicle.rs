@@ -225,13 +225,11 @@ impl Service {
         req: pb::GetVehicleRequest,
     ) -> Result<pb::GetVehicleResponse> {
         let vin = vehicle_name(&req.name, "name")?;
-        let mut conn = self.pool.acquire().await?;
-        let (vehicle, context) = store::vehicle::load_with_context(&mut conn, &vin)
-            .await?
-            .ok_or_else(|| Error::VehicleNotFound(req.name.clone()))?;
-        // Read after the connection is back in the pool: no connection waits on the
-        // registry.
-        drop(conn);
+        let mut warm = self.reads.acquire().await?;
+        let found = store::vehicle::load_with_context(warm.conn(), &vin).await?;
+        // Released before the registry is asked: no connection waits on it.
+        warm.release();
+        let (vehicle, context) = found.ok_or_else(|| Error::VehicleNotFound(req.name.clone()))?;
         let owner_record = match (req.include_owner, vehicle.owner) {
             (true, Some(owner)) => self.customers.read_as_caller(caller, owner).await?,
             _ => None,
