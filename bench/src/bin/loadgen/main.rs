@@ -7,6 +7,10 @@
 //! It exits with status 1 when any response was not OK (or any streamed item was not
 //! applied, or any callback was claimed twice), after printing its results.
 
+// The same allocator as the server: the load generator shares the two CPUs with it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod callcenter;
 mod customers;
 mod measure;

@@ -79,25 +79,6 @@ pub fn to_masked_proto(c: &Customer) -> pb::Customer {
 }
 
 impl Service {
-    /// Renders `customers` for `principal`: in full where it may see them, masked otherwise.
-    pub(super) async fn render(
-        &self,
-        conn: &mut PgConnection,
-        principal: &Principal,
-        customers: &[Customer],
-    ) -> Result<Vec<Rendered>> {
-        let linked: HashSet<Uuid> = if sees_everything(principal) || customers.is_empty() {
-            HashSet::new()
-        } else {
-            let ids: Vec<Uuid> = customers.iter().map(|c| c.id).collect();
-            store::linked_among(conn, &ids, principal.organization())
-                .await?
-                .into_iter()
-                .collect()
-        };
-        Ok(render_with(principal, customers, &linked))
-    }
-
     /// Refuses unless `principal` may see and act on customer `id` in full.
     pub(super) async fn require_access(
         &self,

@@ -305,21 +305,28 @@ impl Service {
             });
         v.into_result()?;
         caller.require_purpose_for_reads()?;
-        let mut conn = self.pool.acquire().await?;
-        let mut customers = store::list(&mut conn, &filter, after, page_size + 1).await?;
-        let next_page_token = if customers.len() > page_size {
-            customers.truncate(page_size);
-            customers
+        // Central callers see everything; for the others the link check rides along.
+        let link_org =
+            (!sees_everything(&caller.principal)).then(|| caller.principal.organization());
+        let mut warm = self.reads.acquire().await?;
+        let mut listed = store::list(warm.conn(), &filter, after, page_size + 1, link_org).await?;
+        warm.release();
+        let next_page_token = if listed.len() > page_size {
+            listed.truncate(page_size);
+            listed
                 .last()
-                .map(|c| self.page_tokens.seal(&c.id, &fingerprint))
+                .map(|(c, _)| self.page_tokens.seal(&c.id, &fingerprint))
                 .unwrap_or_default()
         } else {
             String::new()
         };
-        let rendered = self
-            .render(&mut conn, &caller.principal, &customers)
-            .await?;
-        drop(conn);
+        let linked: HashSet<uuid::Uuid> = listed
+            .iter()
+            .filter(|(_, linked)| *linked)
+            .map(|(c, _)| c.id)
+            .collect();
+        let customers: Vec<Customer> = listed.into_iter().map(|(c, _)| c).collect();
+        let rendered = access::render_with(&caller.principal, &customers, &linked);
         self.audit_rendered(caller, "ListCustomers", &rendered)
             .await?;
         Ok(pb::ListCustomersResponse {

@@ -226,13 +226,36 @@ pub struct ListFilter {
 ///
 /// The SQL is assembled from the present filters only, so every filter is a plain indexed
 /// predicate; a `$n IS NULL OR …` catch-all would defeat the indexes under generic plans.
+///
+/// Each customer comes with whether `link_org` has a relationship with it (always false
+/// without one), so that a dealer's page is masked from the same round trip.
 pub async fn list(
     conn: &mut PgConnection,
     filter: &ListFilter,
     after: Option<Uuid>,
     limit: usize,
-) -> Result<Vec<Customer>, sqlx::Error> {
-    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(SELECT_CUSTOMER);
+    link_org: Option<&str>,
+) -> Result<Vec<(Customer, bool)>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Listed {
+        #[sqlx(flatten)]
+        row: CustomerRow,
+        linked: bool,
+    }
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new("SELECT page.*, ");
+    match link_org {
+        Some(org) => {
+            q.push("(EXISTS (SELECT 1 FROM customer_link l WHERE l.customer_id = page.id AND l.organization = ")
+                .push_bind(org)
+                .push(") OR EXISTS (SELECT 1 FROM external_id x WHERE x.customer_id = page.id AND x.issuer = ")
+                .push_bind(org)
+                .push("))");
+        }
+        None => {
+            q.push("false");
+        }
+    }
+    q.push(" AS linked FROM (").push(SELECT_CUSTOMER);
     q.push(" WHERE true");
     if let Some(phone) = &filter.phone {
         q.push(" AND c.id IN (SELECT customer_id FROM customer_phone WHERE e164 = ")
@@ -275,8 +298,11 @@ pub async fn list(
         q.push(" AND c.id > ").push_bind(after);
     }
     q.push(" ORDER BY c.id LIMIT ").push_bind(limit as i64);
-    let rows: Vec<CustomerRow> = q.build_query_as().fetch_all(&mut *conn).await?;
-    rows.into_iter().map(CustomerRow::into_customer).collect()
+    q.push(") page ORDER BY page.id");
+    let rows: Vec<Listed> = q.build_query_as().fetch_all(&mut *conn).await?;
+    rows.into_iter()
+        .map(|r| Ok((r.row.into_customer()?, r.linked)))
+        .collect()
 }
 
 /// Escapes LIKE wildcards so that a user's `%` or `_` matches itself.

@@ -276,27 +276,23 @@ impl Service {
             return Err(Error::InvalidArgument(v));
         };
         v.into_result()?;
-        let mut conn = self.pool.acquire().await?;
+        let mut warm = self.reads.acquire().await?;
+        let conn = warm.conn();
         // Every vehicle has its production entry, so an empty first read is rare enough to
         // pay for the existence check only then.
-        let mut events =
-            store::vehicle::events(&mut conn, &vin, after.unwrap_or(0), size + 1).await?;
-        if events.is_empty()
-            && store::vehicle::load(&mut conn, &vin, false)
-                .await?
-                .is_none()
-        {
+        let mut events = store::vehicle::events(conn, &vin, after.unwrap_or(0), size + 1).await?;
+        if events.is_empty() && store::vehicle::load(conn, &vin, false).await?.is_none() {
             return Err(Error::VehicleNotFound(req.vehicle.clone()));
         }
         if !sees_commercial_details(principal)
-            && !store::vehicle::is_holder_or_seller(&mut conn, &vin, principal.organization())
-                .await?
+            && !store::vehicle::is_holder_or_seller(conn, &vin, principal.organization()).await?
         {
             for e in &mut events {
                 e.details
                     .retain(|(k, _)| !COMMERCIAL_DETAILS.contains(&k.as_str()));
             }
         }
+        warm.release();
         let next_page_token =
             self.page_tokens
                 .next_page(&mut events, size, req.vehicle.as_bytes(), |e| e.sequence);
