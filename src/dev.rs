@@ -89,9 +89,16 @@ pub async fn run(mut config: Config, state_dir: PathBuf) -> anyhow::Result<()> {
         0
     };
     let addr = platform.addr();
+    let backends: Vec<(ServiceKind, std::net::SocketAddr)> = ServiceKind::BACKENDS
+        .iter()
+        .filter_map(|s| platform.backend_addr(*s).map(|a| (*s, a)))
+        .collect();
     let server = tokio::spawn(platform.run_until_stopped(crate::shutdown_signal()));
     // Demo vehicles and cases go through the public API, so every service must be here.
-    let demo = if ServiceKind::ALL.iter().all(|s| config.services.contains(s)) {
+    let demo = if ServiceKind::BACKENDS
+        .iter()
+        .all(|s| config.services.contains(s))
+    {
         let keys = TokenKeys::new(config.secrets.jwt_secret.clone());
         crate::demo::load(addr, keys, true)
             .await
@@ -99,7 +106,7 @@ pub async fn run(mut config: Config, state_dir: PathBuf) -> anyhow::Result<()> {
     } else {
         crate::demo::Loaded::default()
     };
-    print_ready(&config, addr, loaded, outlets, demo)?;
+    print_ready(&config, addr, &backends, loaded, outlets, demo)?;
     let result = server.await.context("the platform task")?;
     if let Some(mut server) = postgres {
         tokio::task::spawn_blocking(move || server.stop()).await?;
@@ -111,6 +118,7 @@ pub async fn run(mut config: Config, state_dir: PathBuf) -> anyhow::Result<()> {
 fn print_ready(
     config: &Config,
     addr: std::net::SocketAddr,
+    backends: &[(ServiceKind, std::net::SocketAddr)],
     loaded: usize,
     outlets: usize,
     demo: crate::demo::Loaded,
@@ -151,6 +159,16 @@ fn print_ready(
             .collect::<Vec<_>>()
             .join(",")
     );
+    if config.services.contains(&ServiceKind::Gateway) {
+        let behind: Vec<String> = backends
+            .iter()
+            .map(|(s, a)| format!("{} {a}", s.name()))
+            .collect();
+        println!(
+            "the gateway answers on {addr}; behind it, on loopback only: {}",
+            behind.join(", ")
+        );
+    }
     println!("dev tokens (valid 7 days; send as 'authorization: Bearer <token>'):");
     println!("  HQ_TOKEN={hq}        # hq.admin @ HQ, role hq");
     println!("  DEALER_TOKEN={dealer}    # dealer.sales @ D1001, role dealer");

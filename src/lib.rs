@@ -1,17 +1,20 @@
 //! The `dealernet` platform: every service of the project assembled into one process.
 //!
-//! [`Platform::build`] migrates and wires the configured services onto one gRPC listener;
-//! tests build it on port 0 and talk to [`Platform::addr`]; `dealernet serve` and
-//! `dealernet dev` run it until a signal arrives.
+//! [`Platform::build`] migrates and wires the configured services (and the gateway, when
+//! configured) onto their listeners; tests build it on port 0 and talk to
+//! [`Platform::addr`]; `dealernet serve`, `dealernet gateway` and `dealernet dev` run it
+//! until a signal arrives.
 
+pub mod apikey;
 mod demo;
 pub mod dev;
+mod wiring;
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr};
 
 use anyhow::Context;
+use dealernet_gateway::{BackendUrls, Gateway};
 use dealernet_kit::{
-    auth::{Authenticate, TokenKeys},
     clock::Clock,
     config::{Config, ServiceKind},
     db,
@@ -30,6 +33,7 @@ pub async fn migrate(database_url: &str, services: &[ServiceKind]) -> anyhow::Re
                 &dealernet_callcenter::MIGRATOR,
             ),
             ServiceKind::Dealers => (dealernet_dealers::SCHEMA, &dealernet_dealers::MIGRATOR),
+            ServiceKind::Gateway => (dealernet_gateway::SCHEMA, &dealernet_gateway::MIGRATOR),
         };
         db::migrate(database_url, schema, migrator)
             .await
@@ -38,11 +42,17 @@ pub async fn migrate(database_url: &str, services: &[ServiceKind]) -> anyhow::Re
     Ok(())
 }
 
-/// A built platform: listener bound, services wired, not yet serving.
+/// A built platform: listeners bound, services wired, not yet serving.
+///
+/// Without the gateway, every configured service shares one listener on `listen_addr`.
+/// With it, the gateway takes `listen_addr` and each backend service of this process
+/// listens on a loopback port of its own, reachable only through the gateway (or by
+/// the services of this machine).
 pub struct Platform {
-    listener: TcpListener,
     addr: SocketAddr,
-    server: GrpcServer,
+    servers: Vec<(TcpListener, GrpcServer)>,
+    gateway: Option<Gateway>,
+    backend_addrs: Vec<(ServiceKind, SocketAddr)>,
     background: Vec<JoinHandle<()>>,
 }
 
@@ -50,12 +60,25 @@ impl std::fmt::Debug for Platform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Platform")
             .field("addr", &self.addr)
+            .field("backends", &self.backend_addrs)
             .finish()
     }
 }
 
+async fn bind(addr: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let bound = listener.local_addr()?;
+    Ok((listener, bound))
+}
+
+fn http(addr: SocketAddr) -> String {
+    format!("http://{}", SocketAddr::from(([127, 0, 0, 1], addr.port())))
+}
+
 impl Platform {
-    /// Migrates the configured services, connects their pools and binds the listener.
+    /// Migrates the configured services, connects their pools and binds the listeners.
     pub async fn build(config: &Config) -> anyhow::Result<Platform> {
         Self::build_with_clock(config, Clock::System).await
     }
@@ -65,121 +88,104 @@ impl Platform {
     pub async fn build_with_clock(config: &Config, clock: Clock) -> anyhow::Result<Platform> {
         let url = config.require_database_url()?.to_owned();
         migrate(&url, &config.services).await?;
-        let auth = Authenticate::new(TokenKeys::new(config.secrets.jwt_secret.clone()));
-        let mut server = GrpcServer::new(config.concurrency_limit)
-            .add_descriptors(dealernet_proto::FILE_DESCRIPTOR_SET);
-        let mut background = Vec::new();
-        // Bound first: services that call the registry in this same process need its address.
-        let listener = TcpListener::bind(config.listen_addr)
-            .await
-            .with_context(|| format!("binding {}", config.listen_addr))?;
-        let addr = listener.local_addr()?;
-        let customers_url = config.customers_url.clone().unwrap_or_else(|| {
-            let local = SocketAddr::from(([127, 0, 0, 1], addr.port()));
-            format!("http://{local}")
-        });
-        let dealers_url = config.dealers_url.clone().unwrap_or_else(|| {
-            format!("http://{}", SocketAddr::from(([127, 0, 0, 1], addr.port())))
-        });
-        // Follow-up calls go to the configured call center, else to this process's own.
-        let callcenter_url = config.callcenter_url.clone().or_else(|| {
-            config
-                .services
-                .contains(&ServiceKind::Callcenter)
-                .then(|| format!("http://{}", SocketAddr::from(([127, 0, 0, 1], addr.port()))))
-        });
-        for service in &config.services {
-            match service {
-                ServiceKind::Customers => {
-                    let pool = db::pool(
-                        &url,
-                        dealernet_customers::SCHEMA,
-                        config.database_max_connections,
-                    )
-                    .await
-                    .context("connecting the customers pool")?;
-                    let registry = dealernet_customers::Service::new(pool, &config.secrets);
-                    background.push(tokio::spawn(
-                        registry
-                            .clone()
-                            .run_maintenance(config.idempotency_retention_hours),
-                    ));
-                    server = server.add_service(registry.into_server(auth.clone()));
-                }
-                ServiceKind::Callcenter => {
-                    let pool = db::pool(
-                        &url,
-                        dealernet_callcenter::SCHEMA,
-                        config.database_max_connections,
-                    )
-                    .await
-                    .context("connecting the callcenter pool")?;
-                    let hotline = dealernet_callcenter::Service::new(
-                        pool,
-                        &config.secrets,
-                        &customers_url,
-                        &dealers_url,
-                        clock.clone(),
-                    )
-                    .map_err(anyhow::Error::msg)?;
-                    background.push(tokio::spawn(hotline.clone().run_sla_sweeper()));
-                    server = server.add_service(hotline.into_server(auth.clone()));
-                }
-                ServiceKind::Vehicles => {
-                    let pool = db::pool(
-                        &url,
-                        dealernet_vehicles::SCHEMA,
-                        config.database_max_connections,
-                    )
-                    .await
-                    .context("connecting the vehicles pool")?;
-                    server = server.add_service(
-                        dealernet_vehicles::Service::new(
-                            pool,
-                            &config.secrets,
-                            &customers_url,
-                            &dealers_url,
-                            callcenter_url.as_deref(),
-                        )
-                        .map_err(anyhow::Error::msg)?
-                        .into_server(auth.clone()),
-                    );
-                }
-                ServiceKind::Dealers => {
-                    let pool = db::pool(
-                        &url,
-                        dealernet_dealers::SCHEMA,
-                        config.database_max_connections,
-                    )
-                    .await
-                    .context("connecting the dealers pool")?;
-                    let sweep_every = (config.lead_sweep_interval_secs > 0)
-                        .then(|| Duration::from_secs(config.lead_sweep_interval_secs));
-                    background.push(tokio::spawn(
-                        dealernet_dealers::sweeper::Sweeper::new(pool.clone()).run(
-                            clock.clone(),
-                            sweep_every,
-                            config.idempotency_retention_hours,
-                        ),
-                    ));
-                    server = server.add_service(
-                        dealernet_dealers::Service::new(pool, &config.secrets, clock.clone())
-                            .into_server(auth.clone()),
-                    );
-                }
+        let with_gateway = config.services.contains(&ServiceKind::Gateway);
+        let backends: Vec<ServiceKind> = config
+            .services
+            .iter()
+            .copied()
+            .filter(|s| *s != ServiceKind::Gateway)
+            .collect();
+        // Bound first: services that call each other in this same process need addresses.
+        let mut listeners = Vec::new();
+        let mut backend_addrs = Vec::new();
+        if with_gateway {
+            for service in &backends {
+                let (listener, addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+                listeners.push((listener, vec![*service]));
+                backend_addrs.push((*service, addr));
             }
+        } else {
+            let (listener, addr) = bind(config.listen_addr).await?;
+            listeners.push((listener, backends.clone()));
+            backend_addrs.extend(backends.iter().map(|s| (*s, addr)));
         }
+        // A service's address: configured, else this process's own listener for it (the
+        // shared one serves them all when there is no gateway).
+        let local = |kind: ServiceKind| {
+            backend_addrs
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .or_else(|| (!with_gateway).then(|| backend_addrs.first()).flatten())
+                .map(|(_, addr)| http(*addr))
+        };
+        let url_of = |configured: &Option<String>, kind: ServiceKind| {
+            configured.clone().or_else(|| local(kind))
+        };
+        let peers = wiring::Peers {
+            customers: url_of(&config.customers_url, ServiceKind::Customers).unwrap_or_default(),
+            dealers: url_of(&config.dealers_url, ServiceKind::Dealers).unwrap_or_default(),
+            // Follow-up calls go to the configured call center, else to this process's own.
+            callcenter: config.callcenter_url.clone().or_else(|| {
+                backends
+                    .contains(&ServiceKind::Callcenter)
+                    .then(|| local(ServiceKind::Callcenter))
+                    .flatten()
+            }),
+        };
+        let mut background = Vec::new();
+        let mut servers = Vec::new();
+        for (listener, services) in listeners {
+            let mut server = GrpcServer::new(config.concurrency_limit)
+                .add_descriptors(dealernet_proto::FILE_DESCRIPTOR_SET);
+            for service in services {
+                server =
+                    wiring::add(server, service, config, &peers, &clock, &mut background).await?;
+            }
+            servers.push((listener, server));
+        }
+        let gateway = if with_gateway {
+            let required = |kind: ServiceKind, configured: &Option<String>| {
+                url_of(configured, kind)
+                    .with_context(|| format!("no address for the {} service", kind.name()))
+            };
+            let urls = BackendUrls {
+                customers: required(ServiceKind::Customers, &config.customers_url)?,
+                vehicles: required(ServiceKind::Vehicles, &config.vehicles_url)?,
+                callcenter: required(ServiceKind::Callcenter, &config.callcenter_url)?,
+                dealers: required(ServiceKind::Dealers, &config.dealers_url)?,
+            };
+            Some(Gateway::build(config, &urls).await?)
+        } else {
+            None
+        };
+        let addr = match &gateway {
+            Some(gateway) => gateway.addr(),
+            None => backend_addrs
+                .first()
+                .map(|(_, a)| *a)
+                .context("no service to run")?,
+        };
         Ok(Platform {
-            listener,
             addr,
-            server,
+            servers,
+            gateway,
+            backend_addrs,
             background,
         })
     }
 
-    /// The address actually bound (useful with port 0).
+    /// The public address actually bound (useful with port 0): the gateway's when this
+    /// process runs it, else the services'.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where a backend service of this process listens.
+    pub fn backend_addr(&self, service: ServiceKind) -> Option<SocketAddr> {
+        self.backend_addrs
+            .iter()
+            .find(|(k, _)| *k == service)
+            .map(|(_, a)| *a)
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight calls and stops background work.
@@ -187,11 +193,37 @@ impl Platform {
         self,
         shutdown: impl Future<Output = ()> + Send,
     ) -> anyhow::Result<()> {
-        let result = self.server.serve(self.listener, shutdown).await;
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        let signal = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.changed().await;
+            }
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        for (listener, server) in self.servers {
+            let signal = signal();
+            tasks
+                .spawn(async move { server.serve(listener, signal).await.context("serving gRPC") });
+        }
+        if let Some(gateway) = self.gateway {
+            tasks.spawn(gateway.run_until_stopped(signal()));
+        }
+        // A server that fails stops the others; otherwise all stop on the signal.
+        let mut result = tokio::select! {
+            () = shutdown => Ok(()),
+            Some(done) = tasks.join_next() => done.context("a server task").and_then(|r| r),
+        };
+        let _ = stop.send(());
+        while let Some(done) = tasks.join_next().await {
+            if result.is_ok() {
+                result = done.context("a server task").and_then(|r| r);
+            }
+        }
         for task in self.background {
             task.abort();
         }
-        result.context("serving gRPC")
+        result
     }
 }
 

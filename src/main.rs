@@ -1,4 +1,4 @@
-//! The one `dealernet` binary: `dev`, `serve`, `migrate` and `token`.
+//! The one `dealernet` binary: `dev`, `serve`, `gateway`, `migrate`, `token` and `apikey`.
 
 use std::path::PathBuf;
 
@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use dealernet_kit::{
     auth::{Principal, Role, TokenKeys},
-    config::{Config, Layer},
+    config::{Config, Layer, ServiceKind},
 };
 use secrecy::SecretString;
 
@@ -42,6 +42,20 @@ enum Command {
         #[command(flatten)]
         common: CommonFlags,
     },
+    /// Run the gateway alone (`serve --services gateway`): the public endpoint in front of
+    /// the services at the configured *_url addresses.
+    Gateway {
+        #[command(flatten)]
+        common: CommonFlags,
+    },
+    /// Issue, list and revoke API keys of machine clients (HQ's tool; works on the
+    /// gateway's schema in the configured database).
+    Apikey {
+        #[command(flatten)]
+        common: CommonFlags,
+        #[command(subcommand)]
+        action: ApikeyCommand,
+    },
     /// Apply the migrations of the given services and exit.
     Migrate {
         #[command(flatten)]
@@ -65,6 +79,37 @@ enum Command {
         #[arg(long, default_value = ".dealernet")]
         state_dir: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApikeyCommand {
+    /// Issue a key; it is printed on stdout this once and never shown again.
+    Create {
+        /// What the key is for, e.g. "D1001 POS terminal 3".
+        #[arg(long)]
+        name: String,
+        /// Organisation the key acts for (dealer or station code, HQ, CALLCENTER, …).
+        #[arg(long)]
+        org: String,
+        /// Role(s): hq, steward, agent, dealer, station, system, factory, carrier.
+        #[arg(long = "role", required = true, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Days until the key stops working by itself (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// Who issues it, recorded with the key.
+        #[arg(long, default_value = "cli@HQ")]
+        issuer: String,
+    },
+    /// List the active keys (with --all, revoked and expired ones too).
+    List {
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Revoke a key by name (apiKeys/<prefix>).
+    Revoke { name: String },
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +147,17 @@ fn load_config(cli_config: &Option<PathBuf>, base: Layer, flags: Layer) -> anyho
     )?)
 }
 
+/// The keys `dealernet dev` made in this directory, if it ran here (so that the command
+/// line tools work next to a dev platform without further settings).
+fn dev_keys_if_present() -> anyhow::Result<Layer> {
+    let state_dir = std::path::Path::new(".dealernet");
+    if state_dir.join("dev-secrets.toml").is_file() {
+        dealernet::dev::secrets_layer(state_dir)
+    } else {
+        Ok(Layer::default())
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -113,11 +169,18 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Dev { common, state_dir } => {
-            let config = load_config(
-                &cli.config,
-                dealernet::dev::secrets_layer(&state_dir)?,
-                common.layer(),
-            )?;
+            // Dev runs everything, the gateway in front, unless told otherwise.
+            let base = Layer {
+                services: Some(
+                    ServiceKind::ALL
+                        .iter()
+                        .map(|s| s.name().to_owned())
+                        .collect(),
+                ),
+                ..Layer::default()
+            }
+            .merge(dealernet::dev::secrets_layer(&state_dir)?);
+            let config = load_config(&cli.config, base, common.layer())?;
             let _telemetry = dealernet_kit::telemetry::init(&config.log);
             dealernet::dev::run(config, state_dir).await
         }
@@ -129,6 +192,51 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             platform
                 .run_until_stopped(dealernet::shutdown_signal())
                 .await
+        }
+        Command::Gateway { common } => {
+            let flags = Layer {
+                services: Some(vec!["gateway".into()]),
+                ..common.layer()
+            };
+            let config = load_config(&cli.config, Layer::default(), flags)?;
+            let _telemetry = dealernet_kit::telemetry::init(&config.log);
+            let platform = dealernet::Platform::build(&config).await?;
+            tracing::info!(addr = %platform.addr(), "gateway serving");
+            platform
+                .run_until_stopped(dealernet::shutdown_signal())
+                .await
+        }
+        Command::Apikey { common, action } => {
+            let config = load_config(&cli.config, dev_keys_if_present()?, common.layer())?;
+            let (creator, action) = match action {
+                ApikeyCommand::Create {
+                    name,
+                    org,
+                    roles,
+                    expires_in_days,
+                    issuer,
+                } => (
+                    issuer,
+                    dealernet::apikey::Action::Create(dealernet::apikey::NewKey {
+                        display_name: name,
+                        organization: org,
+                        roles,
+                        expire_time: expires_in_days
+                            .map(|d| chrono::Utc::now() + chrono::Duration::days(i64::from(d))),
+                    }),
+                ),
+                ApikeyCommand::List { org, all } => (
+                    String::new(),
+                    dealernet::apikey::Action::List {
+                        organization: org,
+                        all,
+                    },
+                ),
+                ApikeyCommand::Revoke { name } => {
+                    (String::new(), dealernet::apikey::Action::Revoke { name })
+                }
+            };
+            dealernet::apikey::run(&config, &creator, action).await
         }
         Command::Migrate { common } => {
             let config = load_config(&cli.config, Layer::default(), common.layer())?;

@@ -27,8 +27,15 @@ pub enum Role {
     Dealer,
     /// Service-station staff (workshop).
     Station,
-    /// A machine client inside the platform (another service).
+    /// A machine client inside the platform (another service, an integration).
     System,
+    /// A factory system (MES): registers production and dispatches shipments. A sub-kind
+    /// of `system`: the gateway narrows it to its methods, and the token it passes on to
+    /// the services carries `system` too, so the services need not know it.
+    Factory,
+    /// A logistics carrier's system: reports transit events. A sub-kind of `system`, like
+    /// [`Role::Factory`].
+    Carrier,
 }
 
 impl Role {
@@ -39,6 +46,8 @@ impl Role {
         Role::Dealer,
         Role::Station,
         Role::System,
+        Role::Factory,
+        Role::Carrier,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +58,8 @@ impl Role {
             Role::Dealer => "dealer",
             Role::Station => "station",
             Role::System => "system",
+            Role::Factory => "factory",
+            Role::Carrier => "carrier",
         }
     }
 }
@@ -74,7 +85,7 @@ pub const ORG_HQ: &str = "HQ";
 pub const ORG_CALLCENTER: &str = "CALLCENTER";
 
 /// A verified caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Principal {
     subject: String,
     organization: String,
@@ -107,6 +118,14 @@ impl Principal {
 
     pub fn roles(&self) -> &[Role] {
         &self.roles
+    }
+
+    /// The same caller with `role` added (no-op when it already has it).
+    pub fn with_role(mut self, role: Role) -> Principal {
+        if !self.roles.contains(&role) {
+            self.roles.push(role);
+        }
+        self
     }
 
     pub fn has_role(&self, role: Role) -> bool {

@@ -7,6 +7,17 @@ use std::{net::SocketAddr, path::Path, str::FromStr};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+pub use crate::gateway_config::{GatewaySettings, RateLimits};
+
+/// A comma-separated environment value as a list (blank items dropped).
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 /// The services one `dealernet` process can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServiceKind {
@@ -18,11 +29,22 @@ pub enum ServiceKind {
     Callcenter,
     /// The dealer network: outlets, staff, locator, leads, scorecards.
     Dealers,
+    /// The public front door: authentication, method permissions, rate limits, routing.
+    Gateway,
 }
 
 impl ServiceKind {
     /// Every service, in start-up order.
     pub const ALL: &'static [ServiceKind] = &[
+        ServiceKind::Customers,
+        ServiceKind::Vehicles,
+        ServiceKind::Callcenter,
+        ServiceKind::Dealers,
+        ServiceKind::Gateway,
+    ];
+
+    /// The services behind the gateway: what a process runs when `services` is not set.
+    pub const BACKENDS: &'static [ServiceKind] = &[
         ServiceKind::Customers,
         ServiceKind::Vehicles,
         ServiceKind::Callcenter,
@@ -36,6 +58,7 @@ impl ServiceKind {
             ServiceKind::Vehicles => "vehicles",
             ServiceKind::Callcenter => "callcenter",
             ServiceKind::Dealers => "dealers",
+            ServiceKind::Gateway => "gateway",
         }
     }
 }
@@ -89,6 +112,30 @@ pub struct Layer {
     /// Seconds between two runs of the dealers service's lead deadline sweeper; 0 turns
     /// it off in this process (another replica, or a test, sweeps).
     pub lead_sweep_interval_secs: Option<u64>,
+    /// Where the vehicle service answers, for the gateway.
+    pub vehicles_url: Option<String>,
+    /// Gateway: PEM certificate chain and private key of the public listener (TLS on
+    /// when both are set).
+    pub tls_cert_file: Option<String>,
+    pub tls_key_file: Option<String>,
+    /// Gateway: browser origins allowed to call over gRPC-Web (CORS); empty: none.
+    pub cors_allowed_origins: Option<Vec<String>>,
+    /// Gateway: required `iss` and `aud` of external bearer tokens, when set.
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    /// Gateway: PEM public key (RSA or EC P-256) verifying RS256/ES256 external tokens.
+    pub jwt_public_key_file: Option<String>,
+    /// Gateway: a JWKS file (JSON) of keys verifying RS256/ES256 external tokens by `kid`.
+    pub jwt_jwks_file: Option<String>,
+    /// Gateway: sustained calls per second of one organisation, and the bucket's depth.
+    pub rate_limit_per_org_rps: Option<u32>,
+    pub rate_limit_burst: Option<u32>,
+    /// Gateway: per-role overrides of the rate, as `role=rps` items.
+    pub rate_limit_role_rps: Option<Vec<String>>,
+    /// Gateway: the longest deadline a call may have, in milliseconds.
+    pub max_deadline_ms: Option<u64>,
+    /// Gateway: how long a verified API key is trusted before it is looked up again.
+    pub api_key_cache_ttl_secs: Option<u64>,
 }
 
 impl Layer {
@@ -126,8 +173,7 @@ impl Layer {
                 .map(SecretString::from),
             database_max_connections: parse_num("DEALERNET_DATABASE_MAX_CONNECTIONS")?
                 .map(|n| n.min(u64::from(u32::MAX)) as u32),
-            services: get("DEALERNET_SERVICES")
-                .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect()),
+            services: get("DEALERNET_SERVICES").map(|v| list(&v)),
             jwt_secret: get("DEALERNET_JWT_SECRET").map(SecretString::from),
             id_hash_key: get("DEALERNET_ID_HASH_KEY").map(SecretString::from),
             page_token_key: get("DEALERNET_PAGE_TOKEN_KEY").map(SecretString::from),
@@ -138,6 +184,21 @@ impl Layer {
             callcenter_url: get("DEALERNET_CALLCENTER_URL"),
             dealers_url: get("DEALERNET_DEALERS_URL"),
             lead_sweep_interval_secs: parse_num("DEALERNET_LEAD_SWEEP_INTERVAL_SECS")?,
+            vehicles_url: get("DEALERNET_VEHICLES_URL"),
+            tls_cert_file: get("DEALERNET_TLS_CERT_FILE"),
+            tls_key_file: get("DEALERNET_TLS_KEY_FILE"),
+            cors_allowed_origins: get("DEALERNET_CORS_ALLOWED_ORIGINS").map(|v| list(&v)),
+            jwt_issuer: get("DEALERNET_JWT_ISSUER"),
+            jwt_audience: get("DEALERNET_JWT_AUDIENCE"),
+            jwt_public_key_file: get("DEALERNET_JWT_PUBLIC_KEY_FILE"),
+            jwt_jwks_file: get("DEALERNET_JWT_JWKS_FILE"),
+            rate_limit_per_org_rps: parse_num("DEALERNET_RATE_LIMIT_PER_ORG_RPS")?
+                .map(|n| n.min(u64::from(u32::MAX)) as u32),
+            rate_limit_burst: parse_num("DEALERNET_RATE_LIMIT_BURST")?
+                .map(|n| n.min(u64::from(u32::MAX)) as u32),
+            rate_limit_role_rps: get("DEALERNET_RATE_LIMIT_ROLE_RPS").map(|v| list(&v)),
+            max_deadline_ms: parse_num("DEALERNET_MAX_DEADLINE_MS")?,
+            api_key_cache_ttl_secs: parse_num("DEALERNET_API_KEY_CACHE_TTL_SECS")?,
         })
     }
 
@@ -164,6 +225,19 @@ impl Layer {
             lead_sweep_interval_secs: over
                 .lead_sweep_interval_secs
                 .or(self.lead_sweep_interval_secs),
+            vehicles_url: over.vehicles_url.or(self.vehicles_url),
+            tls_cert_file: over.tls_cert_file.or(self.tls_cert_file),
+            tls_key_file: over.tls_key_file.or(self.tls_key_file),
+            cors_allowed_origins: over.cors_allowed_origins.or(self.cors_allowed_origins),
+            jwt_issuer: over.jwt_issuer.or(self.jwt_issuer),
+            jwt_audience: over.jwt_audience.or(self.jwt_audience),
+            jwt_public_key_file: over.jwt_public_key_file.or(self.jwt_public_key_file),
+            jwt_jwks_file: over.jwt_jwks_file.or(self.jwt_jwks_file),
+            rate_limit_per_org_rps: over.rate_limit_per_org_rps.or(self.rate_limit_per_org_rps),
+            rate_limit_burst: over.rate_limit_burst.or(self.rate_limit_burst),
+            rate_limit_role_rps: over.rate_limit_role_rps.or(self.rate_limit_role_rps),
+            max_deadline_ms: over.max_deadline_ms.or(self.max_deadline_ms),
+            api_key_cache_ttl_secs: over.api_key_cache_ttl_secs.or(self.api_key_cache_ttl_secs),
         }
     }
 }
@@ -187,6 +261,10 @@ pub struct Config {
     pub dealers_url: Option<String>,
     /// Seconds between lead deadline sweeps; 0 means this process does not sweep.
     pub lead_sweep_interval_secs: u64,
+    /// Where the vehicle service answers (the gateway's route to it).
+    pub vehicles_url: Option<String>,
+    /// The gateway's settings (validated only when this process runs the gateway).
+    pub gateway: GatewaySettings,
 }
 
 /// Keys that must never appear in logs or debug output.
@@ -209,13 +287,15 @@ impl Config {
     /// Validates a stacked layer. Every problem is reported, not just the first.
     pub fn from_layer(layer: Layer) -> Result<Config, ConfigError> {
         let mut problems = Vec::new();
+        // Read before the secrets move out of `layer`.
+        let gateway = GatewaySettings::from_layer(&layer, &mut problems);
         let listen = layer.listen_addr.as_deref().unwrap_or(DEFAULT_LISTEN_ADDR);
         let listen_addr = listen.parse::<SocketAddr>().unwrap_or_else(|_| {
             problems.push(format!("listen_addr: '{listen}' is not an ip:port address"));
             SocketAddr::from(([127, 0, 0, 1], 0))
         });
-        let services = match layer.services {
-            None => ServiceKind::ALL.to_vec(),
+        let services = match &layer.services {
+            None => ServiceKind::BACKENDS.to_vec(),
             Some(names) => {
                 let mut kinds = Vec::new();
                 for name in names.iter().filter(|n| !n.trim().is_empty()) {
@@ -306,6 +386,35 @@ impl Config {
             }
             _ => {}
         }
+        if let Some(url) = &layer.vehicles_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            problems.push("vehicles_url: must start with http:// or https://".into());
+        }
+        if services.contains(&ServiceKind::Gateway) {
+            for (key, url, kind) in [
+                (
+                    "customers_url",
+                    &layer.customers_url,
+                    ServiceKind::Customers,
+                ),
+                ("vehicles_url", &layer.vehicles_url, ServiceKind::Vehicles),
+                (
+                    "callcenter_url",
+                    &layer.callcenter_url,
+                    ServiceKind::Callcenter,
+                ),
+                ("dealers_url", &layer.dealers_url, ServiceKind::Dealers),
+            ] {
+                if url.is_none() && !services.contains(&kind) {
+                    problems.push(format!(
+                        "{key}: required when the gateway runs without {} (set DEALERNET_{})",
+                        kind.name(),
+                        key.to_uppercase()
+                    ));
+                }
+            }
+        }
         let lead_sweep_interval_secs = layer.lead_sweep_interval_secs.unwrap_or(30);
         if lead_sweep_interval_secs > 3600 {
             problems.push(
@@ -328,6 +437,8 @@ impl Config {
             callcenter_url: layer.callcenter_url,
             dealers_url: layer.dealers_url,
             lead_sweep_interval_secs,
+            vehicles_url: layer.vehicles_url,
+            gateway,
         })
     }
 

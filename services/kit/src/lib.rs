@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+mod gateway_config;
 pub mod idempotency;
 pub mod local_pg;
 pub mod paging;

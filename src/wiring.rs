@@ -1,0 +1,95 @@
+//! One backend service built from the settings: its pool, its background work and its
+//! gRPC service added to a server.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use dealernet_kit::{
+    auth::Authenticate, clock::Clock, config::Config, config::ServiceKind, db, server::GrpcServer,
+};
+use tokio::task::JoinHandle;
+
+/// Where the services this one calls answer.
+#[derive(Debug, Clone)]
+pub struct Peers {
+    pub customers: String,
+    pub dealers: String,
+    /// `None`: vehicles schedules no follow-up calls after repairs.
+    pub callcenter: Option<String>,
+}
+
+/// Adds `service` to `server`, pushing its background tasks onto `background`.
+pub async fn add(
+    server: GrpcServer,
+    service: ServiceKind,
+    config: &Config,
+    peers: &Peers,
+    clock: &Clock,
+    background: &mut Vec<JoinHandle<()>>,
+) -> anyhow::Result<GrpcServer> {
+    let url = config.require_database_url()?;
+    let auth = Authenticate::new(dealernet_kit::auth::TokenKeys::new(
+        config.secrets.jwt_secret.clone(),
+    ));
+    let pool = |schema: &'static str| async move {
+        db::pool(url, schema, config.database_max_connections)
+            .await
+            .with_context(|| format!("connecting the {schema} pool"))
+    };
+    Ok(match service {
+        ServiceKind::Customers => {
+            let registry = dealernet_customers::Service::new(
+                pool(dealernet_customers::SCHEMA).await?,
+                &config.secrets,
+            );
+            background.push(tokio::spawn(
+                registry
+                    .clone()
+                    .run_maintenance(config.idempotency_retention_hours),
+            ));
+            server.add_service(registry.into_server(auth))
+        }
+        ServiceKind::Callcenter => {
+            let hotline = dealernet_callcenter::Service::new(
+                pool(dealernet_callcenter::SCHEMA).await?,
+                &config.secrets,
+                &peers.customers,
+                &peers.dealers,
+                clock.clone(),
+            )
+            .map_err(anyhow::Error::msg)?;
+            background.push(tokio::spawn(hotline.clone().run_sla_sweeper()));
+            server.add_service(hotline.into_server(auth))
+        }
+        ServiceKind::Vehicles => server.add_service(
+            dealernet_vehicles::Service::new(
+                pool(dealernet_vehicles::SCHEMA).await?,
+                &config.secrets,
+                &peers.customers,
+                &peers.dealers,
+                peers.callcenter.as_deref(),
+            )
+            .map_err(anyhow::Error::msg)?
+            .into_server(auth),
+        ),
+        ServiceKind::Dealers => {
+            let pool = pool(dealernet_dealers::SCHEMA).await?;
+            let sweep_every = (config.lead_sweep_interval_secs > 0)
+                .then(|| Duration::from_secs(config.lead_sweep_interval_secs));
+            background.push(tokio::spawn(
+                dealernet_dealers::sweeper::Sweeper::new(pool.clone()).run(
+                    clock.clone(),
+                    sweep_every,
+                    config.idempotency_retention_hours,
+                ),
+            ));
+            server.add_service(
+                dealernet_dealers::Service::new(pool, &config.secrets, clock.clone())
+                    .into_server(auth),
+            )
+        }
+        ServiceKind::Gateway => {
+            anyhow::bail!("the gateway is not a backend service")
+        }
+    })
+}
