@@ -1,6 +1,76 @@
-//! `grpc-timeout` values (gRPC over HTTP/2: 1 to 8 digits and a unit H M S m u n).
+//! Deadlines: `grpc-timeout` values (gRPC over HTTP/2: 1 to 8 digits and a unit H M S m
+//! u n), and answers cut off when their deadline passes.
 
-use std::time::Duration;
+use std::{
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use http::{HeaderMap, HeaderValue};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use tokio::time::{Instant, Sleep};
+use tonic::body::Body;
+
+/// A response body that ends with DEADLINE_EXCEEDED trailers once `deadline` passes.
+///
+/// Services enforce `grpc-timeout` only until their answer's headers are sent; a stream
+/// that keeps going afterwards (a feed the client never closes) is ended here, and
+/// dropping the backend's body resets its stream, so the service stops too.
+pub struct Bounded {
+    inner: Body,
+    sleep: Pin<Box<Sleep>>,
+    done: bool,
+}
+
+impl Bounded {
+    pub fn new(inner: Body, deadline: Instant) -> Bounded {
+        Bounded {
+            inner,
+            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            done: false,
+        }
+    }
+}
+
+impl HttpBody for Bounded {
+    type Data = <Body as HttpBody>::Data;
+    type Error = <Body as HttpBody>::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            if frame.is_none() {
+                self.done = true;
+            }
+            return Poll::Ready(frame);
+        }
+        if self.sleep.as_mut().poll(cx).is_ready() {
+            self.done = true;
+            let mut trailers = HeaderMap::new();
+            trailers.insert("grpc-status", HeaderValue::from_static("4"));
+            trailers.insert(
+                "grpc-message",
+                HeaderValue::from_static("deadline%20exceeded%20at%20the%20gateway"),
+            );
+            return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
 
 /// The duration a `grpc-timeout` value stands for; `None` when it is malformed.
 pub fn parse(value: &str) -> Option<Duration> {

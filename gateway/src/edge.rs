@@ -115,7 +115,11 @@ where
             match deadline {
                 None => call.await,
                 Some(d) => match tokio::time::timeout(d + DEADLINE_GRACE, call).await {
-                    Ok(result) => result,
+                    Ok(Ok(response)) => {
+                        let end = tokio::time::Instant::now() + d + DEADLINE_GRACE;
+                        Ok(response.map(|body| Body::new(deadline::Bounded::new(body, end))))
+                    }
+                    Ok(Err(e)) => Err(e),
                     Err(_) => Ok(error::refusal(
                         Code::DeadlineExceeded,
                         "DEADLINE_EXCEEDED",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the README's run command (`dealernet dev`) in a scratch directory and uses it the
-# way a person would: waits for the ready line, runs the printed example call with
-# grpcurl, drives the registry with a Python grpcio client (error details included),
+# way a person would, through the gateway on the printed address: waits for the ready
+# line, runs the printed example call with grpcurl, checks that the gateway's method
+# table refuses a station's sale, drives the registry with a Python grpcio client (error details included),
 # then stops it with Ctrl-C and checks that PostgreSQL went with it.
 #
 # Usage: tests/smoke/dev_smoke.sh [path/to/dealernet]   (default: target/debug/dealernet)
@@ -43,6 +44,12 @@ vehicles_example=$(grep -m1 'VehicleService/ListVehicles' "$out")
 reply=$(eval "$vehicles_example")
 echo "$reply" | grep -q '"VEHICLE_STATE_IN_STOCK"' || { echo "smoke: vehicle example failed: $reply" >&2; exit 1; }
 echo "smoke: the printed vehicle example found demo stock"
+
+station_token=$(sed -n 's/^  STATION_TOKEN=\([^ ]*\).*/\1/p' "$out")
+reply=$(grpcurl -plaintext -H "authorization: Bearer $station_token" -d '{}' \
+  "127.0.0.1:$port" dealernet.vehicles.v1.VehicleService/SellVehicle 2>&1 || true)
+echo "$reply" | grep -q 'PermissionDenied' || { echo "smoke: a station could sell: $reply" >&2; exit 1; }
+echo "smoke: the gateway refused a station's sale (METHOD_NOT_ALLOWED)"
 
 token=$(sed -n 's/^  HQ_TOKEN=\([^ ]*\).*/\1/p' "$out")
 dealer_token=$(sed -n 's/^  DEALER_TOKEN=\([^ ]*\).*/\1/p' "$out")

@@ -16,13 +16,14 @@ use std::{
 use dealernet_kit::{
     auth::{Principal, Role, TokenKeys},
     clock::{Clock, ManualClock},
-    config::{Config, Layer},
+    config::{Config, Layer, ServiceKind},
     local_pg::{self, LocalPostgres},
 };
 use dealernet_proto::{
     callcenter::v1::call_center_service_client::CallCenterServiceClient,
     customers::v1::customer_service_client::CustomerServiceClient,
     dealers::v1::dealer_service_client::DealerServiceClient,
+    gateway::v1::gateway_service_client::GatewayServiceClient,
     vehicles::v1::vehicle_service_client::VehicleServiceClient,
 };
 use secrecy::SecretString;
@@ -171,12 +172,16 @@ pub fn test_config(database_url: &str, tweak: impl FnOnce(Layer) -> Layer) -> Co
 
 /// The platform serving one test, with its own database. Stops when dropped.
 pub struct TestPlatform {
+    /// The public address: the gateway's when the platform runs it.
     pub addr: SocketAddr,
     pub database_url: String,
+    backends: Vec<(ServiceKind, SocketAddr)>,
     channel: Channel,
     _stop: oneshot::Sender<()>,
 }
 
+/// A gateway client that sends a bearer token with every call.
+pub type GatewayClient = GatewayServiceClient<InterceptedService<Channel, Bearer>>;
 /// A vehicles client that sends a bearer token with every call.
 pub type VehiclesClient = VehicleServiceClient<InterceptedService<Channel, Bearer>>;
 /// A call-center client that sends a bearer token with every call.
@@ -190,6 +195,39 @@ impl TestPlatform {
     /// Spawns every service on a fresh database.
     pub async fn spawn() -> TestPlatform {
         Self::spawn_with(|l| l).await
+    }
+
+    /// Spawns every service with the gateway in front, as `dealernet dev` runs them:
+    /// [`TestPlatform::addr`] and every client of this value go through the gateway.
+    pub async fn spawn_gateway() -> TestPlatform {
+        Self::spawn_gateway_with(|l| l).await
+    }
+
+    /// As [`TestPlatform::spawn_gateway`], with the services telling time by `clock` and
+    /// no background lead sweeper (see [`TestPlatform::spawn_at`]).
+    pub async fn spawn_gateway_at(clock: &ManualClock) -> TestPlatform {
+        let database_url = fresh_database().await;
+        Self::spawn_on(
+            database_url,
+            |l| Layer {
+                services: Some(ServiceKind::ALL.iter().map(|s| s.name().into()).collect()),
+                lead_sweep_interval_secs: Some(0),
+                ..l
+            },
+            Clock::from(clock.clone()),
+        )
+        .await
+    }
+
+    /// As [`TestPlatform::spawn_gateway`], with adjusted settings.
+    pub async fn spawn_gateway_with(tweak: impl FnOnce(Layer) -> Layer) -> TestPlatform {
+        Self::spawn_with(|l| {
+            tweak(Layer {
+                services: Some(ServiceKind::ALL.iter().map(|s| s.name().into()).collect()),
+                ..l
+            })
+        })
+        .await
     }
 
     /// Spawns with adjusted settings.
@@ -216,25 +254,56 @@ impl TestPlatform {
         tweak: impl FnOnce(Layer) -> Layer,
         clock: Clock,
     ) -> TestPlatform {
-        let _ = dealernet_kit::telemetry::init("warn");
         let database_url = fresh_database().await;
+        Self::spawn_on(database_url, tweak, clock).await
+    }
+
+    /// As [`TestPlatform::spawn_gateway_with`], on a database the test already made (for
+    /// tests that run some services in another process).
+    pub async fn spawn_gateway_on(
+        database_url: &str,
+        tweak: impl FnOnce(Layer) -> Layer,
+    ) -> TestPlatform {
+        Self::spawn_on(
+            database_url.to_owned(),
+            |l| {
+                tweak(Layer {
+                    services: Some(ServiceKind::ALL.iter().map(|s| s.name().into()).collect()),
+                    ..l
+                })
+            },
+            Clock::System,
+        )
+        .await
+    }
+
+    async fn spawn_on(
+        database_url: String,
+        tweak: impl FnOnce(Layer) -> Layer,
+        clock: Clock,
+    ) -> TestPlatform {
+        let _ = dealernet_kit::telemetry::init("warn");
         let config = test_config(&database_url, tweak);
         let platform = dealernet::Platform::build_with_clock(&config, clock)
             .await
             .expect("platform builds");
         let addr = platform.addr();
+        let backends = ServiceKind::BACKENDS
+            .iter()
+            .filter_map(|s| platform.backend_addr(*s).map(|a| (*s, a)))
+            .collect();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(platform.run_until_stopped(async {
             let _ = stopped.await;
         }));
+        // Lazily: the listener is bound already, and a TLS gateway needs its own client.
         let channel = Channel::from_shared(format!("http://{addr}"))
             .expect("uri")
-            .connect()
-            .await
-            .expect("connect to test platform");
+            .connect_lazy();
         TestPlatform {
             addr,
             database_url,
+            backends,
             channel,
             _stop: stop,
         }
@@ -251,6 +320,20 @@ impl TestPlatform {
 
     pub fn channel(&self) -> Channel {
         self.channel.clone()
+    }
+
+    /// Where a backend service listens (behind the gateway, when it runs).
+    pub fn backend_addr(&self, service: ServiceKind) -> SocketAddr {
+        self.backends
+            .iter()
+            .find(|(k, _)| *k == service)
+            .map(|(_, a)| *a)
+            .unwrap_or_else(|| panic!("{} does not run here", service.name()))
+    }
+
+    /// A gateway client (API keys) acting as `role` of organisation `org`.
+    pub fn gateway(&self, org: &str, role: Role) -> GatewayClient {
+        GatewayServiceClient::with_interceptor(self.channel(), Bearer::valid(org, role))
     }
 
     /// A customers client acting as `role` of organisation `org`.
@@ -358,6 +441,11 @@ impl Bearer {
             Some(format!("Bearer {}", keys.mint(&principal, 3600))),
             Some(TEST_PURPOSE.into()),
         )
+    }
+
+    /// An API key sent the common way, as a bearer token (with a declared purpose).
+    pub fn api_key(key: &str) -> Bearer {
+        Bearer(Some(format!("Bearer {key}")), Some(TEST_PURPOSE.into()))
     }
 
     /// The same token without a declared purpose.

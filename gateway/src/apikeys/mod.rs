@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use dealernet_kit::{
     auth::{Principal, Role},
     error::FieldViolations,
@@ -188,7 +188,8 @@ impl ApiKeys {
             organization: request.organization,
             roles,
             expire_time: request.expire_time,
-            create_time: Utc::now(),
+            // As stored: PostgreSQL keeps microseconds.
+            create_time: Utc::now().trunc_subsecs(6),
             creator: creator.to_owned(),
             request_key: format!("{creator}\n{}", request.request_id),
             revoke_time: None,

@@ -1,6 +1,7 @@
 //! The platform as a separate process, for tests that must kill the server mid-flight.
 //! Serves on a free port of 127.0.0.1 against `DEALERNET_TEST_DATABASE_URL` with the test
-//! keys, prints `listening <addr>` once ready, and runs until killed.
+//! keys, prints `listening <addr>` once ready, and runs until killed. Runs the services
+//! named in `DEALERNET_TEST_SERVICES` (comma-separated; default: every backend).
 
 use std::io::Write;
 
@@ -8,7 +9,11 @@ use std::io::Write;
 async fn main() -> anyhow::Result<()> {
     let url = std::env::var("DEALERNET_TEST_DATABASE_URL")
         .map_err(|_| anyhow::anyhow!("set DEALERNET_TEST_DATABASE_URL"))?;
-    let config = dealernet_tests::test_config(&url, |layer| layer);
+    let services = std::env::var("DEALERNET_TEST_SERVICES").ok();
+    let config = dealernet_tests::test_config(&url, |layer| dealernet_kit::config::Layer {
+        services: services.map(|s| s.split(',').map(str::to_owned).collect()),
+        ..layer
+    });
     let platform = dealernet::Platform::build(&config).await?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening {}", platform.addr())?;

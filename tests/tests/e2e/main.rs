@@ -10,6 +10,7 @@ mod dealers;
 mod duplicates;
 mod erasure;
 mod feed;
+mod gateway;
 mod hotline;
 mod kill;
 mod list;
