@@ -309,7 +309,131 @@ fn new_traceparent() -> String {
 
 #[cfg(test)]
 mod tests {
+    use dealernet_kit::{
+        auth::{Role, TokenKeys},
+        config::RateLimits,
+    };
+    use secrecy::SecretString;
+
     use super::*;
+
+    const SECRET: &str = "edge-test-secret-edge-test-secret-012345";
+    const GET_CUSTOMER: &str = "/dealernet.customers.v1.CustomerService/GetCustomer";
+
+    /// Edge state whose API-key store is never reached (these calls carry JWTs).
+    fn state() -> EdgeState {
+        let secret = SecretString::from(SECRET);
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+            .expect("a lazy pool");
+        EdgeState {
+            catalogue: Catalogue::platform(),
+            jwt: JwtVerifier::hs256(&secret),
+            api_keys: ApiKeys::new(pool, Duration::ZERO),
+            rate_limiter: OrgRateLimiter::new(&RateLimits {
+                per_org_rps: 100,
+                burst: 100,
+                per_role_rps: vec![],
+            }),
+            internal_tokens: InternalTokens::new(TokenKeys::new(secret)),
+            max_deadline: Duration::from_secs(2),
+        }
+    }
+
+    fn request(path: &str, role: Role, headers: &[(&'static str, &str)]) -> Request<()> {
+        let keys = TokenKeys::new(SecretString::from(SECRET));
+        let principal = Principal::new("someone", "PLANT-SH", &[role]).expect("principal");
+        let mut request = Request::builder()
+            .uri(path)
+            .header(
+                "authorization",
+                format!("Bearer {}", keys.mint(&principal, 60)),
+            )
+            .body(())
+            .expect("request");
+        for (name, value) in headers {
+            request
+                .headers_mut()
+                .insert(*name, HeaderValue::from_str(value).expect("ascii"));
+        }
+        request.extensions_mut().insert(RequestId("rid-1".into()));
+        request
+    }
+
+    fn header<'a>(request: &'a Request<()>, name: &str) -> &'a str {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn admitted_calls_are_rewritten_for_the_services() {
+        let state = state();
+        let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let mut call = request(
+            GET_CUSTOMER,
+            Role::System,
+            &[("grpc-timeout", "60S"), ("traceparent", trace)],
+        );
+        let original = header(&call, "authorization").to_owned();
+        let deadline = admit(&state, &mut call).await.expect("admitted");
+        assert_eq!(
+            deadline,
+            Some(Duration::from_secs(2)),
+            "capped at the maximum"
+        );
+        assert_eq!(header(&call, "grpc-timeout"), "2000000u");
+        assert_eq!(header(&call, "traceparent"), trace, "passed on as it came");
+        assert_eq!(header(&call, REQUEST_ID_HEADER), "rid-1");
+        let passed_on = header(&call, "authorization");
+        assert_ne!(
+            passed_on, original,
+            "the caller's credential stays at the edge"
+        );
+        let seen = TokenKeys::new(SecretString::from(SECRET))
+            .verify(passed_on.trim_start_matches("Bearer "))
+            .expect("the services verify it");
+        assert_eq!(
+            (seen.subject(), seen.organization()),
+            ("someone", "PLANT-SH")
+        );
+
+        // No trace: one is started. A client deadline under the maximum is kept.
+        let mut call = request(GET_CUSTOMER, Role::System, &[("grpc-timeout", "250m")]);
+        assert_eq!(
+            admit(&state, &mut call).await.expect("admitted"),
+            Some(Duration::from_millis(250))
+        );
+        assert!(valid_traceparent(header(&call, "traceparent")));
+        // A bad timeout is invalid input.
+        let mut call = request(GET_CUSTOMER, Role::System, &[("grpc-timeout", "soon")]);
+        let status = admit(&state, &mut call).await.expect_err("refused");
+        assert_eq!(status.code(), Code::InvalidArgument);
+    }
+
+    #[tokio::test]
+    async fn machine_roles_reach_the_services_as_system_callers() {
+        let state = state();
+        let mut call = request(
+            "/dealernet.vehicles.v1.VehicleService/RegisterProduction",
+            Role::Factory,
+            &[],
+        );
+        admit(&state, &mut call)
+            .await
+            .expect("the factory may register");
+        let seen = TokenKeys::new(SecretString::from(SECRET))
+            .verify(header(&call, "authorization").trim_start_matches("Bearer "))
+            .expect("verifies");
+        assert!(seen.has_role(Role::System) && seen.has_role(Role::Factory));
+        let mut call = request(GET_CUSTOMER, Role::Factory, &[]);
+        let status = admit(&state, &mut call)
+            .await
+            .expect_err("not the factory's");
+        assert_eq!(status.code(), Code::PermissionDenied);
+    }
 
     #[test]
     fn traceparents() {
