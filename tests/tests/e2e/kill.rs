@@ -2,8 +2,6 @@
 
 use std::{
     collections::HashSet,
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -19,20 +17,7 @@ use crate::person;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_answer_received_before_a_kill_has_its_record() {
     let database_url = dealernet_tests::fresh_database().await;
-    let mut server = Command::new(env!("CARGO_BIN_EXE_dealernet-test-server"))
-        .env("DEALERNET_TEST_DATABASE_URL", &database_url)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the test server");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("ready line");
-    let addr = line
-        .trim()
-        .strip_prefix("listening ")
-        .unwrap_or_else(|| panic!("unexpected: {line}"))
-        .to_owned();
+    let (mut server, addr) = crate::server_process(&database_url, None);
     let channel = Channel::from_shared(format!("http://{addr}"))
         .expect("uri")
         .connect()

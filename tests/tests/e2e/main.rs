@@ -30,6 +30,30 @@ use dealernet_proto::{customers::v1 as pb, types::v1 as types};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
+/// The platform's `services` (default: every backend) as a separate process on
+/// `database_url`, for tests that kill it; returns the process and its address.
+pub fn server_process(database_url: &str, services: Option<&str>) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dealernet-test-server"));
+    command
+        .env("DEALERNET_TEST_DATABASE_URL", database_url)
+        .stdout(std::process::Stdio::piped());
+    if let Some(services) = services {
+        command.env("DEALERNET_TEST_SERVICES", services);
+    }
+    let mut child = command.spawn().expect("start the test server");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("ready line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening ")
+        .unwrap_or_else(|| panic!("unexpected: {line}"))
+        .to_owned();
+    (child, addr)
+}
+
 /// Asserts the status code and ErrorInfo reason of a refusal.
 #[track_caller]
 pub fn assert_refused<T: std::fmt::Debug>(

@@ -19,9 +19,9 @@ pub(crate) fn later(days: i64) -> Option<Timestamp> {
     })
 }
 
-/// A car in stock at D1001 with a list price of 199,800 CNY valid today.
-pub(crate) async fn car_in_stock(platform: &TestPlatform, n: u32) -> String {
-    crate::network(platform).await;
+/// The model DA7-2026 (36 months or 100,000 km of warranty) with a list price of 199,800
+/// CNY valid today; calling it again changes nothing.
+pub(crate) async fn priced_model(platform: &TestPlatform) {
     let mut hq = platform.vehicles("HQ", Role::Hq);
     let model = pb::Model {
         code: "DA7-2026".into(),
@@ -61,6 +61,12 @@ pub(crate) async fn car_in_stock(platform: &TestPlatform, n: u32) -> String {
         .await
         .expect("price");
     }
+}
+
+/// A car in stock at D1001 with a list price of 199,800 CNY valid today.
+pub(crate) async fn car_in_stock(platform: &TestPlatform, n: u32) -> String {
+    crate::network(platform).await;
+    priced_model(platform).await;
     let vin = vin(n);
     let mut factory = platform.vehicles("PLANT-SH", Role::System);
     factory

@@ -12,28 +12,6 @@ use vpb::vehicle_service_client::VehicleServiceClient;
 
 use crate::assert_refused;
 
-/// The model the factory builds in these tests.
-pub async fn catalogue_model(platform: &TestPlatform) {
-    platform
-        .vehicles("HQ", Role::Hq)
-        .create_model(vpb::CreateModelRequest {
-            model: Some(vpb::Model {
-                code: "DA7-2026".into(),
-                brand: "Dealernet Auto".into(),
-                series: "DA7".into(),
-                body: vpb::BodyStyle::Suv as i32,
-                powertrain: vpb::Powertrain::Bev as i32,
-                model_year: 2026,
-                warranty_months: 36,
-                warranty_km: 100_000,
-                ..Default::default()
-            }),
-            request_id: "gateway-model".into(),
-        })
-        .await
-        .expect("model");
-}
-
 /// One item of the factory's production feed.
 pub fn feed_item(id: &str, vin: &str) -> vpb::StreamProductionRequest {
     vpb::StreamProductionRequest {
@@ -105,7 +83,7 @@ fn uuid_like(org: &str, roles: &[&str]) -> String {
 #[tokio::test]
 async fn a_factory_key_registers_production_and_nothing_else() {
     let platform = TestPlatform::spawn_gateway().await;
-    catalogue_model(&platform).await;
+    crate::sale::priced_model(&platform).await;
     let (key, secret) = issue(&platform, "PLANT-SH", &["factory"], None).await;
     assert!(key.name.starts_with("apiKeys/"), "{key:?}");
     assert_eq!(key.state, gpb::ApiKeyState::Active as i32);

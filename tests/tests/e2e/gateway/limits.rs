@@ -59,8 +59,9 @@ async fn an_organisation_bursting_over_many_connections_is_limited_alone() {
             }
         }
     }
+    // The bucket refills at 1/s while the calls run; a slow machine may let a few more by.
     assert!(
-        (10..=11).contains(&passed),
+        (10..=14).contains(&passed) && limited >= 26,
         "{passed} passed, {limited} limited"
     );
     // Another dealer still has its whole bucket.

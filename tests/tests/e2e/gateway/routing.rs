@@ -1,11 +1,7 @@
 //! Forwarding: unary and streaming calls pass untouched, unknown paths are UNIMPLEMENTED,
 //! a dead backend fails fast, health and reflection cover the whole platform.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use dealernet_kit::{auth::Role, config::ServiceKind};
 use dealernet_proto::{customers::v1 as cpb, dealers::v1 as dpb};
@@ -64,7 +60,7 @@ async fn unary_and_streaming_calls_pass_through_with_their_details() {
     }
     assert_eq!(groups, 1, "the two 王伟 form one group");
     // Bidirectional streaming: the factory feed, answered item by item.
-    crate::gateway::apikeys::catalogue_model(&platform).await;
+    crate::sale::priced_model(&platform).await;
     let items: Vec<_> = (0..3)
         .map(|i| crate::gateway::apikeys::feed_item(&format!("i{i}"), &crate::test_vin(700 + i)))
         .collect();
@@ -176,38 +172,11 @@ async fn the_services_behind_the_gateway_still_verify_every_call() {
     );
 }
 
-/// The dealer network as a separate process, so that it can be killed.
-struct Dealers {
-    child: std::process::Child,
-    url: String,
-}
-
-fn start_dealers(database_url: &str) -> Dealers {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dealernet-test-server"))
-        .env("DEALERNET_TEST_DATABASE_URL", database_url)
-        .env("DEALERNET_TEST_SERVICES", "dealers")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the dealers process");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("ready line");
-    let addr = line
-        .trim()
-        .strip_prefix("listening ")
-        .unwrap_or_else(|| panic!("unexpected: {line}"))
-        .to_owned();
-    Dealers {
-        child,
-        url: format!("http://{addr}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_killed_mid_run_fails_fast_and_the_others_go_on() {
     let database_url = dealernet_tests::fresh_database().await;
-    let mut dealers = start_dealers(&database_url);
+    // The dealer network runs in a process of its own, so that it can be killed.
+    let (mut dealers, dealers_addr) = crate::server_process(&database_url, Some("dealers"));
     let platform =
         TestPlatform::spawn_gateway_on(&database_url, |l| dealernet_kit::config::Layer {
             services: Some(vec![
@@ -216,7 +185,7 @@ async fn a_backend_killed_mid_run_fails_fast_and_the_others_go_on() {
                 "callcenter".into(),
                 "gateway".into(),
             ]),
-            dealers_url: Some(dealers.url.clone()),
+            dealers_url: Some(format!("http://{dealers_addr}")),
             ..l
         })
         .await;
@@ -226,8 +195,8 @@ async fn a_backend_killed_mid_run_fails_fast_and_the_others_go_on() {
         .list_outlets(dpb::ListOutletsRequest::default())
         .await
         .expect("dealers answer while up");
-    dealers.child.kill().expect("kill the dealers process");
-    dealers.child.wait().expect("reap");
+    dealers.kill().expect("kill the dealers process");
+    dealers.wait().expect("reap");
     for _ in 0..5 {
         let started = Instant::now();
         let status = outlets
@@ -239,8 +208,9 @@ async fn a_backend_killed_mid_run_fails_fast_and_the_others_go_on() {
             (Code::Unavailable, "BACKEND_UNAVAILABLE".to_owned()),
             "{status:?}"
         );
+        // Connecting is given one second; the rest is slack for a busy machine.
         assert!(
-            started.elapsed() < Duration::from_secs(2),
+            started.elapsed() < Duration::from_secs(3),
             "{:?}",
             started.elapsed()
         );

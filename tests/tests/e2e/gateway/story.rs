@@ -4,8 +4,8 @@
 use dealernet_kit::{auth::Role, clock::ManualClock};
 use dealernet_proto::{
     callcenter::v1 as hpb, customers::v1 as cpb,
-    customers::v1::customer_service_client::CustomerServiceClient, types::v1 as types,
-    vehicles::v1 as vpb, vehicles::v1::vehicle_service_client::VehicleServiceClient,
+    customers::v1::customer_service_client::CustomerServiceClient, vehicles::v1 as vpb,
+    vehicles::v1::vehicle_service_client::VehicleServiceClient,
 };
 use dealernet_tests::{Bearer, TestPlatform};
 use tonic::Code;
@@ -20,30 +20,6 @@ use crate::{
 
 const PHONE: &str = "13912345678";
 
-async fn catalogue_with_price(platform: &TestPlatform) {
-    super::apikeys::catalogue_model(platform).await;
-    platform
-        .vehicles("HQ", Role::Hq)
-        .create_model_price(vpb::CreateModelPriceRequest {
-            parent: "models/DA7-2026".into(),
-            price: Some(vpb::ModelPrice {
-                price: Some(types::Money {
-                    currency_code: "CNY".into(),
-                    minor_units: 19_980_000,
-                }),
-                valid_from: Some(types::Date {
-                    year: 2020,
-                    month: 1,
-                    day: 1,
-                }),
-                ..Default::default()
-            }),
-            request_id: "story-price".into(),
-        })
-        .await
-        .expect("price");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_the_factory_to_the_follow_up_call_through_the_gateway_only() {
     use vpb::RepairOrderStatus as S;
@@ -51,7 +27,7 @@ async fn from_the_factory_to_the_follow_up_call_through_the_gateway_only() {
     let clock = ManualClock::new(crate::dealers::sh("2026-11-18 10:00"));
     let platform = TestPlatform::spawn_gateway_at(&clock).await;
     crate::network(&platform).await;
-    catalogue_with_price(&platform).await;
+    crate::sale::priced_model(&platform).await;
     let (_, factory_key) = issue(&platform, "PLANT-SH", &["factory"], None).await;
     let (_, carrier_key) = issue(&platform, "CN-LOG-1", &["carrier"], None).await;
     let (_, pos_key) = issue(&platform, "D1001", &["dealer"], None).await;
