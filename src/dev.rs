@@ -94,13 +94,14 @@ pub async fn run(mut config: Config, state_dir: PathBuf) -> anyhow::Result<()> {
         .filter_map(|s| platform.backend_addr(*s).map(|a| (*s, a)))
         .collect();
     let server = tokio::spawn(platform.run_until_stopped(crate::shutdown_signal()));
+    let tls_cert = config.gateway.tls.as_ref().map(|(cert, _)| cert.as_path());
     // Demo vehicles and cases go through the public API, so every service must be here.
     let demo = if ServiceKind::BACKENDS
         .iter()
         .all(|s| config.services.contains(s))
     {
         let keys = TokenKeys::new(config.secrets.jwt_secret.clone());
-        crate::demo::load(addr, keys, true)
+        crate::demo::load(addr, keys, true, tls_cert)
             .await
             .context("loading demo data through the API")?
     } else {
@@ -174,13 +175,19 @@ fn print_ready(
     println!("  DEALER_TOKEN={dealer}    # dealer.sales @ D1001, role dealer");
     println!("  STATION_TOKEN={station}   # station.advisor @ S3001, role station");
     println!("  AGENT_TOKEN={agent}     # hotline.agent @ CALLCENTER, role agent");
+    // With TLS on (a dev certificate for localhost), grpcurl is told not to check it.
+    let transport = if config.gateway.tls.is_some() {
+        "-insecure"
+    } else {
+        "-plaintext"
+    };
     println!("example calls:");
     println!(
-        "  grpcurl -plaintext -H 'authorization: Bearer {hq}' -H 'x-purpose: demo' -d '{{\"page_size\": 3, \"province\": \"广东省\"}}' {addr} dealernet.customers.v1.CustomerService/ListCustomers"
+        "  grpcurl {transport} -H 'authorization: Bearer {hq}' -H 'x-purpose: demo' -d '{{\"page_size\": 3, \"province\": \"广东省\"}}' {addr} dealernet.customers.v1.CustomerService/ListCustomers"
     );
     if config.services.contains(&ServiceKind::Vehicles) {
         println!(
-            "  grpcurl -plaintext -H 'authorization: Bearer {dealer}' -d '{{\"states\": [\"VEHICLE_STATE_IN_STOCK\"], \"page_size\": 3}}' {addr} dealernet.vehicles.v1.VehicleService/ListVehicles"
+            "  grpcurl {transport} -H 'authorization: Bearer {dealer}' -d '{{\"states\": [\"VEHICLE_STATE_IN_STOCK\"], \"page_size\": 3}}' {addr} dealernet.vehicles.v1.VehicleService/ListVehicles"
         );
     }
     Ok(())

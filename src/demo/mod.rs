@@ -5,12 +5,15 @@
 mod hotline;
 mod vehicles;
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::Path};
 
 use anyhow::Context;
 use dealernet_kit::auth::{Principal, Role, TokenKeys};
 use dealernet_proto::vehicles::v1::vehicle_service_client::VehicleServiceClient;
-use tonic::{Request, transport::Channel};
+use tonic::{
+    Request,
+    transport::{Certificate, Channel, ClientTlsConfig},
+};
 
 const TOKEN_TTL_SECS: i64 = 600;
 
@@ -22,9 +25,26 @@ pub struct Loaded {
 }
 
 /// Loads demo vehicles (with customers, outlets and the registry in place) and demo
-/// hotline cases, each only into an empty service.
-pub async fn load(addr: SocketAddr, keys: TokenKeys, hotline: bool) -> anyhow::Result<Loaded> {
-    let channel = Channel::from_shared(format!("http://{addr}"))?
+/// hotline cases, each only into an empty service. `tls_cert`: the public listener's
+/// certificate when it speaks TLS (trusted as its own authority, for the name localhost).
+pub async fn load(
+    addr: SocketAddr,
+    keys: TokenKeys,
+    hotline: bool,
+    tls_cert: Option<&Path>,
+) -> anyhow::Result<Loaded> {
+    let endpoint = match tls_cert {
+        None => Channel::from_shared(format!("http://{addr}"))?,
+        Some(cert) => {
+            let pem = std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?;
+            Channel::from_shared(format!("https://{addr}"))?.tls_config(
+                ClientTlsConfig::new()
+                    .ca_certificate(Certificate::from_pem(pem))
+                    .domain_name("localhost"),
+            )?
+        }
+    };
+    let channel = endpoint
         .connect()
         .await
         .context("connecting to the platform")?;
