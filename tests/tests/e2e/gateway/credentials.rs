@@ -217,3 +217,38 @@ async fn production_tokens_verify_with_a_public_key_or_a_jwks_file() {
         "TOKEN_MALFORMED",
     );
 }
+
+#[tokio::test]
+async fn rs256_tokens_verify_with_an_rsa_public_key() {
+    // A key pair made for these tests only (tests/fixtures); it signs nothing real.
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+    let private = std::fs::read(format!("{fixtures}/rs256-test-private.pem")).expect("private key");
+    let platform = TestPlatform::spawn_gateway_with(|l| Layer {
+        jwt_public_key_file: Some(format!("{fixtures}/rs256-test-public.pem")),
+        ..l
+    })
+    .await;
+    let token = encode(
+        &Header::new(Algorithm::RS256),
+        &claims("S3001", "station"),
+        &EncodingKey::from_rsa_pem(&private).expect("rsa key"),
+    )
+    .expect("encode");
+    list(&platform, Bearer::raw(&format!("Bearer {token}")))
+        .await
+        .expect("an RS256 token of the identity provider");
+    // The same claims signed HS256 with the public key's bytes as the secret (the
+    // key-confusion attack) are refused.
+    let public = std::fs::read(format!("{fixtures}/rs256-test-public.pem")).expect("public key");
+    let confused = encode(
+        &Header::new(Algorithm::HS256),
+        &claims("HQ", "hq"),
+        &EncodingKey::from_secret(&public),
+    )
+    .expect("encode");
+    assert_refused(
+        list(&platform, Bearer::raw(&format!("Bearer {confused}"))).await,
+        Code::Unauthenticated,
+        "TOKEN_MALFORMED",
+    );
+}
