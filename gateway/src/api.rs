@@ -6,20 +6,25 @@ use dealernet_kit::{auth::Principal, paging::PageTokens};
 use dealernet_proto::gateway::v1::{self as pb, gateway_service_server::GatewayService};
 use tonic::{Request, Response, Status};
 
-use crate::apikeys::{self, ApiKeys};
+use crate::{
+    apikeys::{self, ApiKeys},
+    customer360::Customer360,
+};
 
 /// The handlers of `GatewayService`.
 #[derive(Debug, Clone)]
 pub struct GatewayApi {
     api_keys: ApiKeys,
     page_tokens: PageTokens,
+    customer360: Customer360,
 }
 
 impl GatewayApi {
-    pub fn new(api_keys: ApiKeys, page_tokens: PageTokens) -> GatewayApi {
+    pub fn new(api_keys: ApiKeys, page_tokens: PageTokens, customer360: Customer360) -> GatewayApi {
         GatewayApi {
             api_keys,
             page_tokens,
+            customer360,
         }
     }
 }
@@ -67,6 +72,19 @@ impl GatewayService for GatewayApi {
     ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
         let principal = Principal::of(&request)?.clone();
         apikeys::api::revoke(&self.api_keys, &principal, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_customer360(
+        &self,
+        request: Request<pb::GetCustomer360Request>,
+    ) -> Result<Response<pb::GetCustomer360Response>, Status> {
+        // Authenticated like every call here; the services judge what the caller may see.
+        Principal::of(&request)?;
+        let (metadata, _, message) = request.into_parts();
+        self.customer360
+            .get(metadata, message)
             .await
             .map(Response::new)
     }

@@ -10,6 +10,7 @@
 mod api;
 pub mod apikeys;
 pub mod catalogue;
+mod customer360;
 mod deadline;
 pub mod edge;
 mod health;
@@ -161,6 +162,7 @@ impl Gateway {
         let api = GatewayApi::new(
             api_keys,
             PageTokens::new(config.secrets.page_token_key.clone()),
+            customer360::Customer360::new(proxy.clone()),
         );
         let routes = Routes::new(health_service)
             .add_service(reflection_v1)

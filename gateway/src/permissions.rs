@@ -150,6 +150,11 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     (CALLCENTER, "SubmitSurveyResponse", &[Hq, Agent]),
     (
         CALLCENTER,
+        "ListSurveyResponses",
+        &[Hq, Agent, Dealer, Station],
+    ),
+    (
+        CALLCENTER,
         "GetSurveyResults",
         &[Hq, Agent, Dealer, Station],
     ),
@@ -158,6 +163,7 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     (GATEWAY, "GetApiKey", HQ),
     (GATEWAY, "ListApiKeys", HQ),
     (GATEWAY, "RevokeApiKey", HQ),
+    (GATEWAY, "GetCustomer360", HOTLINE),
 ];
 
 /// The roles allowed to call `method` (`package.Service/Method`); `None`: not in the table.

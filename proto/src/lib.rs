@@ -42,7 +42,7 @@ pub mod customers {
 /// Serialized `FileDescriptorSet` of every dealernet proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("dealernet_descriptor");
 
-/// The gateway's own API: API keys (and, later, Customer360).
+/// The gateway's own API: API keys and Customer360.
 pub mod gateway {
     pub mod v1 {
         tonic::include_proto!("dealernet.gateway.v1");

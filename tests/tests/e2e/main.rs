@@ -33,10 +33,20 @@ use tonic_types::StatusExt;
 /// The platform's `services` (default: every backend) as a separate process on
 /// `database_url`, for tests that kill it; returns the process and its address.
 pub fn server_process(database_url: &str, services: Option<&str>) -> (std::process::Child, String) {
+    server_process_with(database_url, services, &[])
+}
+
+/// As [`server_process`], with more `DEALERNET_TEST_*` variables for the test server.
+pub fn server_process_with(
+    database_url: &str,
+    services: Option<&str>,
+    env: &[(&str, String)],
+) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dealernet-test-server"));
     command
         .env("DEALERNET_TEST_DATABASE_URL", database_url)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(std::process::Stdio::piped());
     if let Some(services) = services {
         command.env("DEALERNET_TEST_SERVICES", services);

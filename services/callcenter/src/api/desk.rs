@@ -309,18 +309,7 @@ impl Service {
         store::desk::insert_survey(&mut tx, &row).await?;
         let name = format!("surveyResponses/{}", row.id);
         let response = pb::SubmitSurveyResponseResponse {
-            response: Some(pb::SurveyResponse {
-                name: name.clone(),
-                case: r.case.clone(),
-                repair_order: r.repair_order.clone(),
-                customer: format!("customers/{customer}"),
-                outlet: row.outlet.clone(),
-                technician: row.technician.clone(),
-                satisfaction: row.satisfaction,
-                nps: row.nps,
-                comments: row.comments.clone(),
-                create_time: Some(timestamp(row.create_time)),
-            }),
+            response: Some(super::survey_list::survey_to_proto(&row)),
         };
         commit(tx, key.as_ref(), response, &name).await
     }

@@ -8,6 +8,7 @@ mod case_view;
 mod desk;
 mod sla;
 mod survey_call;
+mod survey_list;
 
 use chrono::{DateTime, Utc};
 use dealernet_kit::{
@@ -449,6 +450,17 @@ impl CallCenterService for Service {
         let principal = Principal::of(&request)?.clone();
         Ok(Response::new(
             self.submit_survey_response(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn list_survey_responses(
+        &self,
+        request: Request<pb::ListSurveyResponsesRequest>,
+    ) -> std::result::Result<Response<pb::ListSurveyResponsesResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.list_survey_responses(&principal, request.into_inner())
                 .await?,
         ))
     }

@@ -123,6 +123,32 @@ pub struct Survey {
     pub create_time: DateTime<Utc>,
 }
 
+/// One page of a customer's survey answers, newest first, after `after` (time, id);
+/// only those about `outlet` when given.
+pub async fn surveys_of(
+    conn: &mut PgConnection,
+    customer: Uuid,
+    outlet: Option<&str>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: usize,
+) -> Result<Vec<Survey>, sqlx::Error> {
+    let (at, id) = after.unzip();
+    sqlx::query_as(
+        "SELECT id, case_id, repair_order, customer_id, outlet, technician, satisfaction, nps, \
+         comments, recorded_by, create_time FROM survey_response \
+         WHERE customer_id = $1 AND ($2::text IS NULL OR outlet = $2) \
+           AND ($3::timestamptz IS NULL OR (create_time, id) < ($3, $4)) \
+         ORDER BY create_time DESC, id DESC LIMIT $5",
+    )
+    .bind(customer)
+    .bind(outlet)
+    .bind(at)
+    .bind(id)
+    .bind(limit as i64)
+    .fetch_all(&mut *conn)
+    .await
+}
+
 pub async fn insert_survey(conn: &mut PgConnection, s: &Survey) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO survey_response (id, case_id, repair_order, customer_id, outlet, technician, satisfaction, \

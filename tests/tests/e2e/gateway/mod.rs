@@ -3,6 +3,7 @@
 
 mod apikeys;
 mod credentials;
+mod customer360;
 mod limits;
 mod permissions;
 mod routing;

@@ -4,8 +4,8 @@
 use dealernet_kit::{auth::Role, clock::ManualClock};
 use dealernet_proto::{
     callcenter::v1 as hpb, customers::v1 as cpb,
-    customers::v1::customer_service_client::CustomerServiceClient, vehicles::v1 as vpb,
-    vehicles::v1::vehicle_service_client::VehicleServiceClient,
+    customers::v1::customer_service_client::CustomerServiceClient, gateway::v1 as gpb,
+    vehicles::v1 as vpb, vehicles::v1::vehicle_service_client::VehicleServiceClient,
 };
 use dealernet_tests::{Bearer, TestPlatform};
 use tonic::Code;
@@ -301,6 +301,43 @@ async fn from_the_factory_to_the_follow_up_call_through_the_gateway_only() {
         .response
         .expect("response");
     assert_eq!(response.outlet, "S3001", "the station is rated");
+
+    // Customer360 by her phone shows the car, the repair, the case and the survey.
+    let screen = platform
+        .gateway("CALLCENTER", Role::Agent)
+        .get_customer360(gpb::GetCustomer360Request {
+            key: Some(gpb::get_customer360_request::Key::Phone(PHONE.into())),
+            recent: 0,
+        })
+        .await
+        .expect("Customer360 by phone")
+        .into_inner();
+    assert_eq!(
+        screen.customer.as_ref().map(|c| c.name.as_str()),
+        Some(her.name.as_str())
+    );
+    let cars = screen.vehicles.expect("vehicles").vehicles;
+    assert_eq!(
+        cars.iter()
+            .filter_map(|v| v.vehicle.as_ref().map(|v| v.name.as_str()))
+            .collect::<Vec<_>>(),
+        [car.as_str()]
+    );
+    let repairs = screen.repair_orders.expect("repairs").repair_orders;
+    assert_eq!(
+        repairs.first().map(|r| r.name.as_str()),
+        Some(order.name.as_str())
+    );
+    let cases = screen.open_cases.expect("cases").cases;
+    assert!(cases.iter().any(|c| c.name == case.name), "{cases:?}");
+    let surveys = screen.surveys.expect("surveys").responses;
+    assert_eq!(
+        surveys
+            .iter()
+            .map(|s| (s.name.as_str(), s.satisfaction))
+            .collect::<Vec<_>>(),
+        [(response.name.as_str(), 5)]
+    );
 
     // HQ reads the car's whole timeline.
     let timeline = platform
