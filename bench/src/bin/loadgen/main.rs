@@ -1,4 +1,5 @@
-//! gRPC load generator for CustomerService, VehicleService and CallCenterService: closed
+//! gRPC load generator for CustomerService, VehicleService, CallCenterService and the
+//! gateway's GetCustomer360: closed
 //! loop (N workers back to back) or open loop at a fixed rate, with latency percentiles and
 //! a count of every response by gRPC status code (`measure`); StreamProduction pushes a
 //! number of new vehicles instead (`stream`); claim-callbacks drains the callback queue
@@ -13,6 +14,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod callcenter;
 mod customers;
+mod gateway;
 mod measure;
 mod stream;
 mod vehicles;
@@ -30,6 +32,7 @@ use dealernet_kit::auth::{Principal, Role, TokenKeys};
 use dealernet_proto::{
     callcenter::v1::call_center_service_client::CallCenterServiceClient,
     customers::v1::customer_service_client::CustomerServiceClient,
+    gateway::v1::gateway_service_client::GatewayServiceClient,
     vehicles::v1::vehicle_service_client::VehicleServiceClient,
 };
 use secrecy::SecretString;
@@ -66,6 +69,9 @@ pub enum Scenario {
     ClaimCallbacks,
     /// OpenCase of a NORMAL INQUIRY for a random registry customer, as an agent.
     OpenCase,
+    /// GetCustomer360 by a random existing customer's phone, as an agent (through the
+    /// gateway); an answer with any section not OK counts as an error.
+    Customer360,
 }
 
 impl Scenario {
@@ -91,11 +97,13 @@ impl Scenario {
                 Principal::new("mes.line-feed", "PLANT-SH", &[Role::System])
             }
             Scenario::RepairCycle => Principal::new("station.advisor", station, &[Role::Station]),
-            Scenario::ClaimCallbacks | Scenario::OpenCase => Principal::new(
-                &format!("agent.{}", worker + 1),
-                "CALLCENTER",
-                &[Role::Agent],
-            ),
+            Scenario::ClaimCallbacks | Scenario::OpenCase | Scenario::Customer360 => {
+                Principal::new(
+                    &format!("agent.{}", worker + 1),
+                    "CALLCENTER",
+                    &[Role::Agent],
+                )
+            }
             _ => Principal::new("bench.loadgen", "D1001", &[Role::Dealer]),
         };
         p.map_err(anyhow::Error::msg)
@@ -185,6 +193,7 @@ pub enum Caller {
     Customers(customers::Caller),
     Vehicles(vehicles::Caller),
     Callcenter(callcenter::Caller),
+    Gateway(gateway::Caller),
 }
 
 impl Caller {
@@ -193,6 +202,7 @@ impl Caller {
             Caller::Customers(c) => c.unit(rng, seq).await,
             Caller::Vehicles(v) => v.unit(rng, seq).await,
             Caller::Callcenter(c) => c.unit(rng, seq).await,
+            Caller::Gateway(g) => g.unit(rng).await,
         }
     }
 }
@@ -430,7 +440,13 @@ async fn main() -> anyhow::Result<()> {
                     auth: auth[i % auth.len()].clone(),
                     ..ctx.clone()
                 };
-                let caller = if args.scenario.is_callcenter() {
+                let caller = if args.scenario == Scenario::Customer360 {
+                    Caller::Gateway(gateway::Caller {
+                        client: GatewayServiceClient::new(channel),
+                        ctx,
+                        customers: args.customers,
+                    })
+                } else if args.scenario.is_callcenter() {
                     Caller::Callcenter(callcenter::Caller {
                         client: CallCenterServiceClient::new(channel),
                         ctx,
