@@ -158,6 +158,22 @@ fn dev_keys_if_present() -> anyhow::Result<Layer> {
     }
 }
 
+/// Logs and traces for a process running `config.services`; its OpenTelemetry service
+/// name says which (`dealernet-customers`, `dealernet-gateway`, or `dealernet` for all).
+fn telemetry(config: &Config) -> dealernet_kit::telemetry::TelemetryGuard {
+    let name = if config.services.len() == ServiceKind::ALL.len() {
+        "dealernet".to_owned()
+    } else {
+        let names: Vec<_> = config.services.iter().map(|s| s.name()).collect();
+        format!("dealernet-{}", names.join("-"))
+    };
+    dealernet_kit::telemetry::init(&dealernet_kit::telemetry::TelemetrySettings::from_env(
+        &config.log,
+        config.log_format,
+        &name,
+    ))
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -177,16 +193,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .map(|s| s.name().to_owned())
                         .collect(),
                 ),
+                // Human-readable lines in a terminal; production writes JSON.
+                log_format: Some("text".into()),
                 ..Layer::default()
             }
             .merge(dealernet::dev::secrets_layer(&state_dir)?);
             let config = load_config(&cli.config, base, common.layer())?;
-            let _telemetry = dealernet_kit::telemetry::init(&config.log);
+            let _telemetry = telemetry(&config);
             dealernet::dev::run(config, state_dir).await
         }
         Command::Serve { common } => {
             let config = load_config(&cli.config, Layer::default(), common.layer())?;
-            let _telemetry = dealernet_kit::telemetry::init(&config.log);
+            let _telemetry = telemetry(&config);
             let platform = dealernet::Platform::build(&config).await?;
             tracing::info!(addr = %platform.addr(), "serving");
             platform
@@ -199,7 +217,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ..common.layer()
             };
             let config = load_config(&cli.config, Layer::default(), flags)?;
-            let _telemetry = dealernet_kit::telemetry::init(&config.log);
+            let _telemetry = telemetry(&config);
             let platform = dealernet::Platform::build(&config).await?;
             tracing::info!(addr = %platform.addr(), "gateway serving");
             platform

@@ -224,7 +224,7 @@ impl Gateway {
             .layer(self.cors)
             .layer(tonic_web::GrpcWebLayer::new())
             // Every call gets a request id and a span, refusals included.
-            .layer(RequestContextLayer)
+            .layer(RequestContextLayer::new("gateway"))
             // Shed before any work (token checks, database reads) is spent on a call.
             .layer(ConcurrencyLimitLayer::new(self.concurrency_limit))
             .layer(edge::EdgeLayer::new(self.state))

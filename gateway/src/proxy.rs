@@ -139,6 +139,10 @@ impl Service<Request<axum::body::Body>> for Proxy {
         };
         let name = pool.backend.name();
         let channel = pool.channel();
+        // The body goes through untouched; the trace headers become this span's, so that
+        // the backend's span is the gateway's child.
+        let mut request = request;
+        dealernet_kit::telemetry::propagation::inject_current(request.headers_mut());
         Box::pin(async move {
             match channel.oneshot(request.map(Body::new)).await {
                 Ok(response) => Ok(response),

@@ -18,6 +18,7 @@ use dealernet_kit::{
     clock::{Clock, ManualClock},
     config::{Config, Layer, ServiceKind},
     local_pg::{self, LocalPostgres},
+    telemetry::{LogFormat, TelemetryGuard, TelemetrySettings},
 };
 use dealernet_proto::{
     callcenter::v1::call_center_service_client::CallCenterServiceClient,
@@ -156,6 +157,20 @@ pub async fn fresh_database() -> String {
 }
 
 /// Settings for a test platform on `database_url`, listening on a free port.
+/// Quiet logs (warnings only) on stderr, for the tests of this process, unless a test
+/// installed its own telemetry first.
+fn init_telemetry() {
+    static TELEMETRY: OnceLock<TelemetryGuard> = OnceLock::new();
+    TELEMETRY.get_or_init(|| {
+        dealernet_kit::telemetry::init(&TelemetrySettings {
+            filter: "warn".into(),
+            format: LogFormat::Text,
+            service_name: "dealernet-tests".into(),
+            otlp_endpoint: None,
+        })
+    });
+}
+
 pub fn test_config(database_url: &str, tweak: impl FnOnce(Layer) -> Layer) -> Config {
     let layer = Layer {
         listen_addr: Some("127.0.0.1:0".into()),
@@ -282,7 +297,7 @@ impl TestPlatform {
         tweak: impl FnOnce(Layer) -> Layer,
         clock: Clock,
     ) -> TestPlatform {
-        let _ = dealernet_kit::telemetry::init("warn");
+        init_telemetry();
         let config = test_config(&database_url, tweak);
         let platform = dealernet::Platform::build_with_clock(&config, clock)
             .await

@@ -13,12 +13,13 @@ mod sections;
 use std::time::Duration;
 
 use dealernet_kit::error::{self, FieldViolations};
+use dealernet_kit::telemetry::{TracedChannel, traced};
 use dealernet_proto::{
     customers::v1::{self as customers, customer_service_client::CustomerServiceClient},
     gateway::v1::{self as pb, get_customer360_request::Key},
     vehicles::v1::{self as vehicles, vehicle_service_client::VehicleServiceClient},
 };
-use tonic::{Code, Request, Status, metadata::MetadataMap, transport::Channel};
+use tonic::{Code, Request, Status, metadata::MetadataMap};
 
 use crate::{catalogue::Backend, deadline, proxy::Proxy};
 
@@ -81,8 +82,9 @@ impl Customer360 {
         Customer360 { proxy }
     }
 
-    fn channel(&self, backend: Backend) -> Result<Channel, Status> {
-        self.proxy.channel(backend).ok_or_else(|| {
+    /// A connection to `backend` whose calls carry this call's trace context.
+    fn channel(&self, backend: Backend) -> Result<TracedChannel, Status> {
+        self.proxy.channel(backend).map(traced).ok_or_else(|| {
             error::refusal(
                 Code::Unavailable,
                 "BACKEND_UNKNOWN",

@@ -3,20 +3,21 @@
 
 use std::future::Future;
 
+use dealernet_kit::telemetry::TracedChannel;
 use dealernet_proto::{
     callcenter::v1::{self as callcenter, call_center_service_client::CallCenterServiceClient},
     gateway::v1 as pb,
     vehicles::v1::{self as vehicles, vehicle_service_client::VehicleServiceClient},
 };
-use tonic::{Code, Status, transport::Channel};
+use tonic::{Code, Status};
 
 use super::{Ctx, MAX_VEHICLES};
 
 /// Connections to the services the sections come from.
 #[derive(Debug, Clone)]
 pub(super) struct Channels {
-    pub vehicles: Channel,
-    pub callcenter: Channel,
+    pub vehicles: TracedChannel,
+    pub callcenter: TracedChannel,
 }
 
 /// Every section, each complete or marked.

@@ -4,6 +4,7 @@
 //! agreed to be called for a purpose.
 
 use dealernet_kit::auth::{Principal, Role, TokenKeys};
+use dealernet_kit::telemetry::{TracedChannel, traced};
 use dealernet_proto::customers::v1::{self as pb, customer_service_client::CustomerServiceClient};
 use secrecy::SecretString;
 use tonic::{Code, Request, metadata::MetadataMap, transport::Channel};
@@ -18,7 +19,7 @@ const TOKEN_TTL_SECS: i64 = 300;
 /// The registry client.
 #[derive(Debug, Clone)]
 pub struct Registry {
-    client: CustomerServiceClient<Channel>,
+    client: CustomerServiceClient<TracedChannel>,
     keys: TokenKeys,
 }
 
@@ -44,7 +45,7 @@ impl Registry {
             .map_err(|e| format!("customers_url '{url}': {e}"))?
             .connect_lazy();
         Ok(Registry {
-            client: CustomerServiceClient::new(channel),
+            client: CustomerServiceClient::new(traced(channel)),
             keys: TokenKeys::new(jwt_secret),
         })
     }

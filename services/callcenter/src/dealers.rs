@@ -4,6 +4,7 @@
 //! `system` token and are made before any transaction.
 
 use chrono::NaiveDate;
+use dealernet_kit::telemetry::{TracedChannel, traced};
 use dealernet_kit::{
     auth::{Principal, Role, TokenKeys},
     calendar::Calendar,
@@ -23,7 +24,7 @@ pub use pb::LeadInterest as Interest;
 /// The dealers service client.
 #[derive(Debug, Clone)]
 pub struct Network {
-    client: DealerServiceClient<Channel>,
+    client: DealerServiceClient<TracedChannel>,
     keys: TokenKeys,
 }
 
@@ -61,7 +62,7 @@ impl Network {
             .map_err(|e| format!("dealers_url '{url}': {e}"))?
             .connect_lazy();
         Ok(Network {
-            client: DealerServiceClient::new(channel),
+            client: DealerServiceClient::new(traced(channel)),
             keys: TokenKeys::new(jwt_secret),
         })
     }

@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 pub use crate::gateway_config::{GatewaySettings, RateLimits};
+pub use crate::telemetry::LogFormat;
 
 /// A comma-separated environment value as a list (blank items dropped).
 fn list(value: &str) -> Vec<String> {
@@ -100,6 +101,8 @@ pub struct Layer {
     pub concurrency_limit: Option<usize>,
     pub idempotency_retention_hours: Option<u64>,
     pub log: Option<String>,
+    /// How log lines are written: `json` (the default) or `text` (the default of `dev`).
+    pub log_format: Option<String>,
     /// Where the customer registry answers, for services that call it (vehicles);
     /// defaults to this process when it runs the registry too.
     pub customers_url: Option<String>,
@@ -180,6 +183,7 @@ impl Layer {
             concurrency_limit: parse_num("DEALERNET_CONCURRENCY_LIMIT")?.map(|n| n as usize),
             idempotency_retention_hours: parse_num("DEALERNET_IDEMPOTENCY_RETENTION_HOURS")?,
             log: get("DEALERNET_LOG"),
+            log_format: get("DEALERNET_LOG_FORMAT"),
             customers_url: get("DEALERNET_CUSTOMERS_URL"),
             callcenter_url: get("DEALERNET_CALLCENTER_URL"),
             dealers_url: get("DEALERNET_DEALERS_URL"),
@@ -219,6 +223,7 @@ impl Layer {
                 .idempotency_retention_hours
                 .or(self.idempotency_retention_hours),
             log: over.log.or(self.log),
+            log_format: over.log_format.or(self.log_format),
             customers_url: over.customers_url.or(self.customers_url),
             callcenter_url: over.callcenter_url.or(self.callcenter_url),
             dealers_url: over.dealers_url.or(self.dealers_url),
@@ -254,6 +259,7 @@ pub struct Config {
     pub concurrency_limit: usize,
     pub idempotency_retention_hours: u64,
     pub log: String,
+    pub log_format: LogFormat,
     pub customers_url: Option<String>,
     pub callcenter_url: Option<String>,
     /// Where the dealers service answers, for services that check outlets or hand it
@@ -294,6 +300,13 @@ impl Config {
             problems.push(format!("listen_addr: '{listen}' is not an ip:port address"));
             SocketAddr::from(([127, 0, 0, 1], 0))
         });
+        let log_format = match layer.log_format.as_deref() {
+            None => LogFormat::default(),
+            Some(format) => format.parse().unwrap_or_else(|e| {
+                problems.push(format!("log_format: {e}"));
+                LogFormat::default()
+            }),
+        };
         let services = match &layer.services {
             None => ServiceKind::BACKENDS.to_vec(),
             Some(names) => {
@@ -433,6 +446,7 @@ impl Config {
             concurrency_limit,
             idempotency_retention_hours,
             log: layer.log.unwrap_or_else(|| "info".into()),
+            log_format,
             customers_url: layer.customers_url,
             callcenter_url: layer.callcenter_url,
             dealers_url: layer.dealers_url,
@@ -549,6 +563,28 @@ mod tests {
         };
         let err = Config::from_layer(slow).expect_err("too slow").0;
         assert!(err.contains("lead_sweep_interval_secs"), "{err}");
+    }
+
+    #[test]
+    fn log_format_is_json_unless_told_and_checked() {
+        let base = Layer {
+            database_url: Some(SecretString::from("postgres://localhost/x")),
+            ..complete()
+        };
+        assert_eq!(
+            Config::from_layer(base.clone()).expect("valid").log_format,
+            LogFormat::Json
+        );
+        let text = Layer::from_lookup(|k| (k == "DEALERNET_LOG_FORMAT").then(|| "text".into()))
+            .expect("env layer");
+        let config = Config::from_layer(base.clone().merge(text)).expect("valid");
+        assert_eq!(config.log_format, LogFormat::Text);
+        let bad = Layer {
+            log_format: Some("xml".into()),
+            ..base
+        };
+        let err = Config::from_layer(bad).expect_err("xml is refused");
+        assert!(err.0.contains("log_format"), "{err}");
     }
 
     #[test]

@@ -12,11 +12,13 @@ use std::{
 };
 
 use http::{HeaderValue, Request, Response};
+use opentelemetry::trace::TraceContextExt;
 use tokio::{net::TcpListener, sync::Semaphore};
 use tonic::{body::Body, server::NamedService, service::Routes, transport::server::TcpIncoming};
 use tonic_health::ServingStatus;
 use tower::{Layer, Service};
 use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The request-id header: taken from the caller when it sends a sane one, made up otherwise,
 /// and echoed on the response so client logs and server logs can be joined.
@@ -106,7 +108,7 @@ impl GrpcServer {
         tonic::transport::Server::builder()
             // Outermost: every call gets an id and a span, including shed ones, so that
             // refusals are logged with the id the client saw.
-            .layer(RequestContextLayer)
+            .layer(RequestContextLayer::new("services"))
             // Then the limit: past it, calls are refused at once rather than queued, so
             // latency stays bounded and clients back off.
             .layer(ConcurrencyLimitLayer::new(self.concurrency_limit))
@@ -132,21 +134,37 @@ fn incoming(listener: TcpListener) -> TcpIncoming {
         .with_keepalive(Some(std::time::Duration::from_secs(60)))
 }
 
-/// Assigns each call its request id and runs it inside a `grpc` span.
+/// Assigns each call its request id and runs it inside a `grpc` span: an OpenTelemetry
+/// server span, child of the caller's when it sent a W3C `traceparent`.
 #[derive(Debug, Clone, Copy)]
-pub struct RequestContextLayer;
+pub struct RequestContextLayer {
+    /// Which part of the platform serves the call (`gateway` or `services`), as a span
+    /// attribute: in one process the gateway's span and the backend's span of a call have
+    /// the same method.
+    component: &'static str,
+}
+
+impl RequestContextLayer {
+    pub fn new(component: &'static str) -> RequestContextLayer {
+        RequestContextLayer { component }
+    }
+}
 
 impl<S> Layer<S> for RequestContextLayer {
     type Service = RequestContext<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequestContext { inner }
+        RequestContext {
+            inner,
+            component: self.component,
+        }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct RequestContext<S> {
     inner: S,
+    component: &'static str,
 }
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
@@ -170,6 +188,17 @@ fn w3c_trace_id(traceparent: &str) -> Option<&str> {
         && hex(flags, 2)
         && (version != "00" || parts.next().is_none());
     valid.then_some(trace_id)
+}
+
+/// The call's gRPC status on its span; the span is an error for the codes that mean the
+/// server failed (OpenTelemetry's rule for gRPC servers), not the caller.
+fn record_status(span: &tracing::Span, code: &str) {
+    let code = code.parse::<i64>().unwrap_or(2);
+    span.record("rpc.grpc.status_code", code);
+    // UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS.
+    if matches!(code, 2 | 4 | 12 | 13 | 14 | 15) {
+        span.record("otel.status_code", "error");
+    }
 }
 
 fn sane_request_id(value: &HeaderValue) -> Option<String> {
@@ -199,14 +228,33 @@ where
             .and_then(sane_request_id)
             .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         request.extensions_mut().insert(RequestId(id.clone()));
+        let path = request.uri().path();
+        let (rpc_service, rpc_method) = path
+            .trim_start_matches('/')
+            .split_once('/')
+            .unwrap_or(("", ""));
         let span = tracing::info_span!(
             "grpc",
-            method = %request.uri().path(),
+            otel.name = %path.trim_start_matches('/'),
+            otel.kind = "server",
+            rpc.system = "grpc",
+            rpc.service = %rpc_service,
+            rpc.method = %rpc_method,
+            rpc.grpc.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            component = self.component,
+            method = %path,
             request_id = %id,
             trace_id = tracing::field::Empty,
             org = tracing::field::Empty,
         );
-        if let Some(trace_id) = request
+        // The caller's trace, when it sent one; the span's (new or inherited) trace id goes
+        // into every log line written while serving the call.
+        let _ = span.set_parent(crate::telemetry::propagation::extract(request.headers()));
+        let trace_id = span.context().span().span_context().trace_id();
+        if trace_id != opentelemetry::trace::TraceId::INVALID {
+            span.record("trace_id", tracing::field::display(trace_id));
+        } else if let Some(trace_id) = request
             .headers()
             .get("traceparent")
             .and_then(|v| v.to_str().ok())
@@ -226,6 +274,7 @@ where
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("0")
                     .to_owned();
+                record_status(&tracing::Span::current(), &code);
                 tracing::debug!(grpc_status = %code, elapsed_us = started.elapsed().as_micros() as u64, "call finished");
                 if let Ok(value) = HeaderValue::from_str(&id) {
                     response.headers_mut().insert(REQUEST_ID_HEADER, value);

@@ -3,6 +3,7 @@
 //! callers itself, so this client presents its own short-lived `system` token.
 
 use dealernet_kit::auth::{Principal, Role, TokenKeys};
+use dealernet_kit::telemetry::{TracedChannel, traced};
 use dealernet_proto::customers::v1::{self as pb, customer_service_client::CustomerServiceClient};
 use secrecy::SecretString;
 use tonic::{Code, Request, transport::Channel};
@@ -18,7 +19,7 @@ const TOKEN_TTL_SECS: i64 = 300;
 /// Confirms customers against the registry.
 #[derive(Debug, Clone)]
 pub struct CustomerDirectory {
-    client: CustomerServiceClient<Channel>,
+    client: CustomerServiceClient<TracedChannel>,
     keys: TokenKeys,
 }
 
@@ -29,7 +30,7 @@ impl CustomerDirectory {
             .map_err(|e| format!("customers_url '{url}': {e}"))?
             .connect_lazy();
         Ok(CustomerDirectory {
-            client: CustomerServiceClient::new(channel),
+            client: CustomerServiceClient::new(traced(channel)),
             keys: TokenKeys::new(jwt_secret),
         })
     }

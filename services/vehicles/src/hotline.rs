@@ -4,11 +4,13 @@
 //! nothing twice; the hotline checks the customer's consent and its do-not-call list.
 
 use dealernet_kit::auth::{Principal, Role, TokenKeys};
+use dealernet_kit::telemetry::{TracedChannel, traced};
 use dealernet_proto::callcenter::v1::{
     self as pb, call_center_service_client::CallCenterServiceClient,
 };
 use secrecy::SecretString;
 use tonic::{Code, Request, transport::Channel};
+use tracing::Instrument;
 
 use crate::domain::repair::RepairOrder;
 
@@ -18,7 +20,7 @@ const TOKEN_TTL_SECS: i64 = 300;
 /// Asks the hotline for follow-up calls; does nothing when no hotline is configured.
 #[derive(Debug, Clone)]
 pub struct FollowUps {
-    client: Option<CallCenterServiceClient<Channel>>,
+    client: Option<CallCenterServiceClient<TracedChannel>>,
     keys: TokenKeys,
 }
 
@@ -26,11 +28,11 @@ impl FollowUps {
     /// Follow-ups through the call center at `url`, or none.
     pub fn new(url: Option<&str>, jwt_secret: SecretString) -> Result<FollowUps, String> {
         let client = match url {
-            Some(url) => Some(CallCenterServiceClient::new(
+            Some(url) => Some(CallCenterServiceClient::new(traced(
                 Channel::from_shared(url.to_owned())
                     .map_err(|e| format!("callcenter_url '{url}': {e}"))?
                     .connect_lazy(),
-            )),
+            ))),
             None => None,
         };
         Ok(FollowUps {
@@ -80,6 +82,8 @@ impl FollowUps {
                     "the hotline could not schedule the survey call"
                 ),
             }
-        });
+        }
+        // Still part of the repair call's trace, though it may finish after the reply.
+        .in_current_span());
     }
 }

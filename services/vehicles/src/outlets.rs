@@ -4,6 +4,7 @@
 //! `system` token, so no row lock is held across the call.
 
 use dealernet_kit::auth::{Principal, Role, TokenKeys};
+use dealernet_kit::telemetry::{TracedChannel, traced};
 use dealernet_proto::dealers::v1::{self as pb, dealer_service_client::DealerServiceClient};
 use secrecy::SecretString;
 use tonic::{Code, Request, transport::Channel};
@@ -18,7 +19,7 @@ pub use pb::OutletAction as Action;
 /// Asks the dealers service.
 #[derive(Debug, Clone)]
 pub struct OutletDirectory {
-    client: DealerServiceClient<Channel>,
+    client: DealerServiceClient<TracedChannel>,
     keys: TokenKeys,
 }
 
@@ -39,7 +40,7 @@ impl OutletDirectory {
             .map_err(|e| format!("dealers_url '{url}': {e}"))?
             .connect_lazy();
         Ok(OutletDirectory {
-            client: DealerServiceClient::new(channel),
+            client: DealerServiceClient::new(traced(channel)),
             keys: TokenKeys::new(jwt_secret),
         })
     }
