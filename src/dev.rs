@@ -20,6 +20,18 @@ use crate::Platform;
 pub const DEMO_CUSTOMERS: usize = 300;
 /// How long the printed dev tokens stay valid.
 const DEV_TOKEN_TTL_SECS: i64 = 7 * 24 * 3600;
+/// Where dev mode serves metrics unless told otherwise: the port Prometheus exporters
+/// conventionally take (or the next free one, when another dev run has it).
+const DEV_METRICS_PORT: u16 = 9464;
+
+/// 127.0.0.1 and the first free port from [`DEV_METRICS_PORT`] on (port 0 when ten are
+/// taken). The probe is released before the platform binds it: a race only dev can lose.
+fn dev_metrics_addr() -> std::net::SocketAddr {
+    (DEV_METRICS_PORT..DEV_METRICS_PORT + 10)
+        .map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+        .find(|addr| std::net::TcpListener::bind(addr).is_ok())
+        .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+}
 
 /// The dev-only secrets file: random keys made on the first run and reused afterwards, so
 /// tokens printed by one run keep working in the next.
@@ -70,7 +82,11 @@ pub async fn run(mut config: Config, state_dir: PathBuf) -> anyhow::Result<()> {
         );
         postgres = Some(server);
     }
+    if config.metrics_addr.is_none() {
+        config.metrics_addr = Some(dev_metrics_addr());
+    }
     let platform = Platform::build(&config).await?;
+    let metrics_addr = platform.metrics_addr();
     let url = config.require_database_url()?;
     let pool = dealernet_kit::db::pool(url, dealernet_customers::SCHEMA, 2).await?;
     let hasher = dealernet_customers::domain::IdHasher::new(config.secrets.id_hash_key.clone());
@@ -107,7 +123,15 @@ pub async fn run(mut config: Config, state_dir: PathBuf) -> anyhow::Result<()> {
     } else {
         crate::demo::Loaded::default()
     };
-    print_ready(&config, addr, &backends, loaded, outlets, demo)?;
+    print_ready(
+        &config,
+        addr,
+        &backends,
+        metrics_addr,
+        loaded,
+        outlets,
+        demo,
+    )?;
     let result = server.await.context("the platform task")?;
     if let Some(mut server) = postgres {
         tokio::task::spawn_blocking(move || server.stop()).await?;
@@ -120,6 +144,7 @@ fn print_ready(
     config: &Config,
     addr: std::net::SocketAddr,
     backends: &[(ServiceKind, std::net::SocketAddr)],
+    metrics_addr: Option<std::net::SocketAddr>,
     loaded: usize,
     outlets: usize,
     demo: crate::demo::Loaded,
@@ -169,6 +194,9 @@ fn print_ready(
             "the gateway answers on {addr}; behind it, on loopback only: {}",
             behind.join(", ")
         );
+    }
+    if let Some(metrics) = metrics_addr {
+        println!("metrics (Prometheus): http://{metrics}/metrics");
     }
     println!("dev tokens (valid 7 days; send as 'authorization: Bearer <token>'):");
     println!("  HQ_TOKEN={hq}        # hq.admin @ HQ, role hq");

@@ -18,6 +18,7 @@ use dealernet_kit::{
     clock::Clock,
     config::{Config, ServiceKind},
     db,
+    metrics::{self, Metrics},
     server::GrpcServer,
 };
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -54,6 +55,9 @@ pub struct Platform {
     gateway: Option<Gateway>,
     backend_addrs: Vec<(ServiceKind, SocketAddr)>,
     background: Vec<JoinHandle<()>>,
+    metrics: Metrics,
+    /// The Prometheus endpoint's listener and address, when `metrics_addr` is set.
+    metrics_listener: Option<(TcpListener, SocketAddr)>,
 }
 
 impl std::fmt::Debug for Platform {
@@ -61,6 +65,7 @@ impl std::fmt::Debug for Platform {
         f.debug_struct("Platform")
             .field("addr", &self.addr)
             .field("backends", &self.backend_addrs)
+            .field("metrics", &self.metrics_addr())
             .finish()
     }
 }
@@ -132,14 +137,29 @@ impl Platform {
                     .flatten()
             }),
         };
+        // One registry for every server of the process; the endpoint is bound now, so
+        // that a bad metrics_addr fails the start like a bad listen_addr does.
+        let metrics = Metrics::new(&config.services);
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
         let mut background = Vec::new();
         let mut servers = Vec::new();
         for (listener, services) in listeners {
-            let mut server = GrpcServer::new(config.concurrency_limit)
+            let mut server = GrpcServer::new(config.concurrency_limit, metrics.clone())
                 .add_descriptors(dealernet_proto::FILE_DESCRIPTOR_SET);
             for service in services {
-                server =
-                    wiring::add(server, service, config, &peers, &clock, &mut background).await?;
+                server = wiring::add(
+                    server,
+                    service,
+                    config,
+                    &peers,
+                    &clock,
+                    &metrics,
+                    &mut background,
+                )
+                .await?;
             }
             servers.push((listener, server));
         }
@@ -154,7 +174,7 @@ impl Platform {
                 callcenter: required(ServiceKind::Callcenter, &config.callcenter_url)?,
                 dealers: required(ServiceKind::Dealers, &config.dealers_url)?,
             };
-            Some(Gateway::build(config, &urls).await?)
+            Some(Gateway::build(config, &urls, &metrics).await?)
         } else {
             None
         };
@@ -171,7 +191,14 @@ impl Platform {
             gateway,
             backend_addrs,
             background,
+            metrics,
+            metrics_listener,
         })
+    }
+
+    /// Where `GET /metrics` answers, when `metrics_addr` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|(_, addr)| *addr)
     }
 
     /// The public address actually bound (useful with port 0): the gateway's when this
@@ -208,6 +235,13 @@ impl Platform {
         }
         if let Some(gateway) = self.gateway {
             tasks.spawn(gateway.run_until_stopped(signal()));
+        }
+        if let Some((listener, _)) = self.metrics_listener {
+            let signal = signal();
+            tasks.spawn(async move {
+                metrics::serve(listener, self.metrics, signal).await;
+                Ok(())
+            });
         }
         // A server that fails stops the others; otherwise all stop on the signal.
         let mut result = tokio::select! {

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dealernet_kit::{
-    auth::Authenticate, clock::Clock, config::Config, config::ServiceKind, db, server::GrpcServer,
+    auth::Authenticate, clock::Clock, config::Config, config::ServiceKind, db, metrics::Metrics,
+    server::GrpcServer,
 };
 use tokio::task::JoinHandle;
 
@@ -18,13 +19,15 @@ pub struct Peers {
     pub callcenter: Option<String>,
 }
 
-/// Adds `service` to `server`, pushing its background tasks onto `background`.
+/// Adds `service` to `server`, pushing its background tasks onto `background`; its pool
+/// (and the registry's access log) are reported in `metrics`.
 pub async fn add(
     server: GrpcServer,
     service: ServiceKind,
     config: &Config,
     peers: &Peers,
     clock: &Clock,
+    metrics: &Metrics,
     background: &mut Vec<JoinHandle<()>>,
 ) -> anyhow::Result<GrpcServer> {
     let url = config.require_database_url()?;
@@ -32,9 +35,11 @@ pub async fn add(
         config.secrets.jwt_secret.clone(),
     ));
     let pool = |schema: &'static str| async move {
-        db::pool(url, schema, config.database_max_connections)
+        let pool = db::pool(url, schema, config.database_max_connections)
             .await
-            .with_context(|| format!("connecting the {schema} pool"))
+            .with_context(|| format!("connecting the {schema} pool"))?;
+        metrics.watch_pool(schema, pool.clone());
+        anyhow::Ok(pool)
     };
     Ok(match service {
         ServiceKind::Customers => {
@@ -42,6 +47,7 @@ pub async fn add(
                 pool(dealernet_customers::SCHEMA).await?,
                 &config.secrets,
             );
+            metrics.watch_access_log(registry.access_log_stats());
             background.push(tokio::spawn(
                 registry
                     .clone()

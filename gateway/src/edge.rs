@@ -13,6 +13,7 @@ use std::{
 use dealernet_kit::{
     auth::Principal,
     error::{self, FieldViolations},
+    metrics::Metrics,
     server::{REQUEST_ID_HEADER, RequestId},
 };
 use http::{HeaderMap, HeaderValue, Request, Response};
@@ -50,6 +51,8 @@ pub struct EdgeState {
     pub rate_limiter: OrgRateLimiter,
     pub internal_tokens: InternalTokens,
     pub max_deadline: Duration,
+    /// Counts rate-limited calls (the other refusals show in the calls' status codes).
+    pub metrics: Metrics,
 }
 
 #[derive(Debug, Clone)]
@@ -160,8 +163,9 @@ async fn admit<B>(state: &EdgeState, request: &mut Request<B>) -> Result<Option<
             [("method", method.name.clone()), ("roles", roles.join(","))],
         ));
     }
-    if let Err(wait) = state.rate_limiter.check(&principal) {
-        return Err(rate_limited(principal.organization(), wait));
+    if let Err(limited) = state.rate_limiter.check(&principal) {
+        state.metrics.count_rate_limited(limited.class);
+        return Err(rate_limited(principal.organization(), limited.wait));
     }
     let headers = request.headers_mut();
     let client_deadline = match headers.get("grpc-timeout") {
@@ -337,6 +341,7 @@ mod tests {
             }),
             internal_tokens: InternalTokens::new(TokenKeys::new(secret)),
             max_deadline: Duration::from_secs(2),
+            metrics: Metrics::new(&[]),
         }
     }
 

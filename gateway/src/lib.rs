@@ -27,6 +27,7 @@ use dealernet_kit::{
     auth::{Authenticate, TokenKeys},
     config::Config,
     db,
+    metrics::{MethodTable, Metrics},
     paging::PageTokens,
     server::{ConcurrencyLimitLayer, RequestContextLayer},
 };
@@ -65,6 +66,8 @@ pub struct Gateway {
     cors: CorsLayer,
     concurrency_limit: usize,
     health: health::Prober,
+    metrics: Metrics,
+    methods: MethodTable,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -116,6 +119,19 @@ fn cors(origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(3600))
 }
 
+/// The methods the gateway answers or forwards, each labelled with the backend that owns
+/// it; health, reflection and `GatewayService` are the gateway's own.
+fn method_table(catalogue: &Catalogue) -> MethodTable {
+    let owners = catalogue.service_backends();
+    let services: Vec<&str> = owners.iter().map(|(s, _)| s.as_str()).collect();
+    MethodTable::new(&[dealernet_proto::FILE_DESCRIPTOR_SET], &services).with_backends(|service| {
+        owners
+            .iter()
+            .find(|(s, _)| s == service)
+            .map_or(catalogue::Backend::Gateway.name(), |(_, b)| b.name())
+    })
+}
+
 fn tls(config: &Config) -> anyhow::Result<Option<ServerTlsConfig>> {
     let Some((cert, key)) = &config.gateway.tls else {
         return Ok(None);
@@ -129,13 +145,20 @@ fn tls(config: &Config) -> anyhow::Result<Option<ServerTlsConfig>> {
 
 impl Gateway {
     /// Connects the API-key store and binds `config.listen_addr`; `backends` says where
-    /// each service answers.
-    pub async fn build(config: &Config, backends: &BackendUrls) -> anyhow::Result<Gateway> {
+    /// each service answers. Calls, rate-limit refusals and the pool are counted in
+    /// `metrics`.
+    pub async fn build(
+        config: &Config,
+        backends: &BackendUrls,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Gateway> {
         let url = config.require_database_url()?;
         let pool = db::pool(url, SCHEMA, config.database_max_connections.min(8))
             .await
             .context("connecting the gateway pool")?;
+        metrics.watch_pool(SCHEMA, pool.clone());
         let catalogue = Arc::new(Catalogue::platform());
+        let methods = method_table(&catalogue);
         let proxy = Proxy::new(catalogue.clone(), backends).map_err(anyhow::Error::msg)?;
         let api_keys = ApiKeys::new(pool, config.gateway.api_key_cache_ttl);
         let keys = TokenKeys::new(config.secrets.jwt_secret.clone());
@@ -146,6 +169,7 @@ impl Gateway {
             rate_limiter: OrgRateLimiter::new(&config.gateway.rate_limits),
             internal_tokens: InternalTokens::new(keys.clone()),
             max_deadline: config.gateway.max_deadline,
+            metrics: metrics.clone(),
         });
         let (reporter, health_service) = tonic_health::server::health_reporter();
         let reflection = |builder: tonic_reflection::server::Builder<'static>| {
@@ -187,6 +211,8 @@ impl Gateway {
             cors: cors(&config.gateway.cors_allowed_origins),
             concurrency_limit: config.concurrency_limit,
             health: health::Prober::new(reporter, proxy, catalogue),
+            metrics: metrics.clone(),
+            methods,
         })
     }
 
@@ -225,6 +251,9 @@ impl Gateway {
             .layer(tonic_web::GrpcWebLayer::new())
             // Every call gets a request id and a span, refusals included.
             .layer(RequestContextLayer::new("gateway"))
+            // Counted before the limit and the checks, so that shed and refused calls are
+            // counted too.
+            .layer(self.metrics.gateway_layer(self.methods))
             // Shed before any work (token checks, database reads) is spent on a call.
             .layer(ConcurrencyLimitLayer::new(self.concurrency_limit))
             .layer(edge::EdgeLayer::new(self.state))

@@ -14,6 +14,15 @@ use governor::{
     clock::{Clock, DefaultClock},
 };
 
+/// A call its bucket refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limited {
+    /// How long until the bucket has room again.
+    pub wait: Duration,
+    /// The rate class: the overriding role's name, or `default` (the metrics' `role` label).
+    pub class: &'static str,
+}
+
 /// The per-organisation limiters.
 #[derive(Debug)]
 pub struct OrgRateLimiter {
@@ -50,16 +59,19 @@ impl OrgRateLimiter {
     /// Takes one call from the caller's bucket, or says how long until one is free. The
     /// bucket is that of the first of the caller's roles with an override, else the
     /// organisation's default one.
-    pub fn check(&self, principal: &Principal) -> Result<(), Duration> {
-        let limiter = self
+    pub fn check(&self, principal: &Principal) -> Result<(), Limited> {
+        let (class, limiter) = self
             .per_role
             .iter()
             .find(|(role, _)| principal.has_role(*role))
-            .map(|(_, l)| l)
-            .unwrap_or(&self.default);
+            .map(|(role, l)| (role.name(), l))
+            .unwrap_or(("default", &self.default));
         limiter
             .check_key(&principal.organization().to_owned())
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+            .map_err(|not_until| Limited {
+                wait: not_until.wait_time_from(self.clock.now()),
+                class,
+            })
     }
 
     /// Drops buckets that are full again, so idle organisations cost no memory.
@@ -87,7 +99,8 @@ mod tests {
         for _ in 0..3 {
             assert!(limiter.check(&d1).is_ok());
         }
-        let wait = limiter.check(&d1).expect_err("over the burst");
+        let Limited { wait, class } = limiter.check(&d1).expect_err("over the burst");
+        assert_eq!(class, "default");
         assert!(
             wait > Duration::ZERO && wait <= Duration::from_secs(1),
             "{wait:?}"

@@ -190,6 +190,8 @@ pub struct TestPlatform {
     /// The public address: the gateway's when the platform runs it.
     pub addr: SocketAddr,
     pub database_url: String,
+    /// Where `GET /metrics` answers, when the settings gave `metrics_addr`.
+    pub metrics_addr: Option<SocketAddr>,
     backends: Vec<(ServiceKind, SocketAddr)>,
     channel: Channel,
     _stop: oneshot::Sender<()>,
@@ -303,6 +305,7 @@ impl TestPlatform {
             .await
             .expect("platform builds");
         let addr = platform.addr();
+        let metrics_addr = platform.metrics_addr();
         let backends = ServiceKind::BACKENDS
             .iter()
             .filter_map(|s| platform.backend_addr(*s).map(|a| (*s, a)))
@@ -318,6 +321,7 @@ impl TestPlatform {
         TestPlatform {
             addr,
             database_url,
+            metrics_addr,
             backends,
             channel,
             _stop: stop,

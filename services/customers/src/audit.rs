@@ -7,7 +7,13 @@
 //! each paying for its own. If the write fails, every waiting read fails (UNAVAILABLE):
 //! no unaudited answer ever leaves.
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
 use chrono::{DateTime, Utc};
+use dealernet_kit::metrics::AccessLogStats;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -46,6 +52,14 @@ struct Pending {
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     queue: mpsc::Sender<Pending>,
+    counts: Arc<Counts>,
+}
+
+/// Records the writer handled, for the metrics endpoint.
+#[derive(Debug, Default)]
+struct Counts {
+    written: AtomicU64,
+    failed: AtomicU64,
 }
 
 /// Why a read could not be audited; the read must then fail.
@@ -57,8 +71,23 @@ impl AuditLog {
     /// Starts the writer on `pool`; it stops when every handle is dropped.
     pub fn start(pool: PgPool) -> AuditLog {
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(pool, rx));
-        AuditLog { queue }
+        let counts = Arc::new(Counts::default());
+        tokio::spawn(write_batches(pool, rx, counts.clone()));
+        AuditLog { queue, counts }
+    }
+
+    /// Reads the writer's figures at each call (for the metrics endpoint). Holds only a
+    /// weak handle, so the writer still stops when every `AuditLog` is dropped.
+    pub fn stats_source(&self) -> impl Fn() -> AccessLogStats + Send + Sync + 'static {
+        let queue = self.queue.downgrade();
+        let counts = self.counts.clone();
+        move || AccessLogStats {
+            queue_depth: queue
+                .upgrade()
+                .map_or(0, |q| (q.max_capacity() - q.capacity()) as u64),
+            written: counts.written.load(Ordering::Relaxed),
+            failed: counts.failed.load(Ordering::Relaxed),
+        }
     }
 
     /// Records `accesses` and returns once they are committed.
@@ -84,7 +113,7 @@ impl AuditLog {
     }
 }
 
-async fn write_batches(pool: PgPool, mut rx: mpsc::Receiver<Pending>) {
+async fn write_batches(pool: PgPool, mut rx: mpsc::Receiver<Pending>, counts: Arc<Counts>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         let mut rows = batch[0].accesses.len();
@@ -101,6 +130,12 @@ async fn write_batches(pool: PgPool, mut rx: mpsc::Receiver<Pending>) {
             tracing::error!(error = %e, records = rows, "access log write failed");
             e.to_string()
         });
+        let outcome = if result.is_ok() {
+            &counts.written
+        } else {
+            &counts.failed
+        };
+        outcome.fetch_add(rows as u64, Ordering::Relaxed);
         for pending in batch {
             let _ = pending.done.send(result.clone());
         }

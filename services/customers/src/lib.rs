@@ -62,6 +62,13 @@ impl Service {
         CustomerServiceServer::with_interceptor(self, auth)
     }
 
+    /// The access-log writer's figures, read at each call (the metrics endpoint's hook).
+    pub fn access_log_stats(
+        &self,
+    ) -> impl Fn() -> dealernet_kit::metrics::AccessLogStats + Send + Sync + 'static {
+        self.audit.stats_source()
+    }
+
     /// The keyed hasher of national ID numbers (demo data and tests need it).
     pub fn hasher(&self) -> &IdHasher {
         &self.hasher

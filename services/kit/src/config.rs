@@ -92,6 +92,8 @@ pub struct ConfigError(pub String);
 #[serde(deny_unknown_fields)]
 pub struct Layer {
     pub listen_addr: Option<String>,
+    /// Where `GET /metrics` (Prometheus) answers, as ip:port; unset or blank: nowhere.
+    pub metrics_addr: Option<String>,
     pub database_url: Option<SecretString>,
     pub database_max_connections: Option<u32>,
     pub services: Option<Vec<String>>,
@@ -171,6 +173,7 @@ impl Layer {
         };
         Ok(Layer {
             listen_addr: get("DEALERNET_LISTEN_ADDR"),
+            metrics_addr: get("DEALERNET_METRICS_ADDR"),
             database_url: get("DEALERNET_DATABASE_URL")
                 .or_else(|| get("DATABASE_URL"))
                 .map(SecretString::from),
@@ -210,6 +213,7 @@ impl Layer {
     pub fn merge(self, over: Layer) -> Layer {
         Layer {
             listen_addr: over.listen_addr.or(self.listen_addr),
+            metrics_addr: over.metrics_addr.or(self.metrics_addr),
             database_url: over.database_url.or(self.database_url),
             database_max_connections: over
                 .database_max_connections
@@ -251,6 +255,8 @@ impl Layer {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen_addr: SocketAddr,
+    /// Where the Prometheus endpoint listens; `None`: this process serves none.
+    pub metrics_addr: Option<SocketAddr>,
     /// `None` only in `dev` mode, which starts its own PostgreSQL.
     pub database_url: Option<SecretString>,
     pub database_max_connections: u32,
@@ -306,6 +312,25 @@ impl Config {
                 problems.push(format!("log_format: {e}"));
                 LogFormat::default()
             }),
+        };
+        // Blank counts as unset, so the environment can turn off a file's endpoint.
+        let metrics_addr = match layer.metrics_addr.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(addr) => match addr.parse::<SocketAddr>() {
+                Ok(addr) if addr == listen_addr && addr.port() != 0 => {
+                    problems.push(format!(
+                        "metrics_addr: '{addr}' is listen_addr too; give metrics a port of its own"
+                    ));
+                    None
+                }
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    problems.push(format!(
+                        "metrics_addr: '{addr}' is not an ip:port address (set DEALERNET_METRICS_ADDR, e.g. 0.0.0.0:9464)"
+                    ));
+                    None
+                }
+            },
         };
         let services = match &layer.services {
             None => ServiceKind::BACKENDS.to_vec(),
@@ -439,6 +464,7 @@ impl Config {
         }
         Ok(Config {
             listen_addr,
+            metrics_addr,
             database_url: layer.database_url,
             database_max_connections,
             services,
@@ -585,6 +611,44 @@ mod tests {
         };
         let err = Config::from_layer(bad).expect_err("xml is refused");
         assert!(err.0.contains("log_format"), "{err}");
+    }
+
+    #[test]
+    fn the_metrics_endpoint_is_off_unless_given_an_address() {
+        assert_eq!(
+            Config::from_layer(complete())
+                .expect("default")
+                .metrics_addr,
+            None
+        );
+        let env = |value: &'static str| {
+            Layer::from_lookup(move |k| (k == "DEALERNET_METRICS_ADDR").then(|| value.into()))
+                .expect("env layer")
+        };
+        let file = Layer {
+            metrics_addr: Some("127.0.0.1:9464".into()),
+            ..complete()
+        };
+        let config = Config::from_layer(file.clone().merge(env("0.0.0.0:9100"))).expect("valid");
+        assert_eq!(
+            config.metrics_addr,
+            Some(SocketAddr::from(([0, 0, 0, 0], 9100)))
+        );
+        let config = Config::from_layer(file.clone().merge(env(" "))).expect("blank");
+        assert_eq!(config.metrics_addr, None, "a blank value turns it off");
+        let err = Config::from_layer(file.clone().merge(env("9464")))
+            .expect_err("no ip")
+            .0;
+        assert!(
+            err.contains("metrics_addr: '9464' is not an ip:port"),
+            "{err}"
+        );
+        let clash = Layer {
+            listen_addr: Some("127.0.0.1:9464".into()),
+            ..file
+        };
+        let err = Config::from_layer(clash).expect_err("one port for both").0;
+        assert!(err.contains("metrics_addr"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! A service crate brings its domain, its store and its gRPC handlers; the kit brings
 //! configuration, the PostgreSQL pool and migrations, the private PostgreSQL used by `dev`
 //! mode and tests, server assembly (health, reflection, request ids, spans, load shedding),
-//! authentication, the error vocabulary, page tokens and idempotent mutations.
+//! Prometheus metrics, authentication, the error vocabulary, page tokens and idempotent
+//! mutations.
 
 pub mod auth;
 pub mod calendar;
@@ -14,6 +15,7 @@ pub mod error;
 mod gateway_config;
 pub mod idempotency;
 pub mod local_pg;
+pub mod metrics;
 pub mod paging;
 pub mod server;
 pub mod telemetry;

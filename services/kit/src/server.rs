@@ -20,6 +20,8 @@ use tower::{Layer, Service};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::metrics::{MethodTable, Metrics};
+
 /// The request-id header: taken from the caller when it sends a sane one, made up otherwise,
 /// and echoed on the response so client logs and server logs can be joined.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -34,6 +36,7 @@ pub struct GrpcServer {
     service_names: Vec<&'static str>,
     descriptor_sets: Vec<&'static [u8]>,
     concurrency_limit: usize,
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for GrpcServer {
@@ -45,13 +48,15 @@ impl std::fmt::Debug for GrpcServer {
 }
 
 impl GrpcServer {
-    /// An empty server that admits at most `concurrency_limit` calls at once.
-    pub fn new(concurrency_limit: usize) -> GrpcServer {
+    /// An empty server that admits at most `concurrency_limit` calls at once and counts
+    /// them in `metrics`.
+    pub fn new(concurrency_limit: usize, metrics: Metrics) -> GrpcServer {
         GrpcServer {
             routes: Routes::default(),
             service_names: Vec::new(),
             descriptor_sets: Vec::new(),
             concurrency_limit,
+            metrics,
         }
     }
 
@@ -99,6 +104,7 @@ impl GrpcServer {
         let reflection_v1 = reflection(tonic_reflection::server::Builder::configure()).build_v1();
         let reflection_v1alpha =
             reflection(tonic_reflection::server::Builder::configure()).build_v1alpha();
+        let methods = MethodTable::new(&self.descriptor_sets, &self.service_names);
         let mut routes = self.routes.add_service(health_service);
         match (reflection_v1, reflection_v1alpha) {
             (Ok(v1), Ok(v1alpha)) => routes = routes.add_service(v1).add_service(v1alpha),
@@ -109,6 +115,8 @@ impl GrpcServer {
             // Outermost: every call gets an id and a span, including shed ones, so that
             // refusals are logged with the id the client saw.
             .layer(RequestContextLayer::new("services"))
+            // Counted before the limit, so that shed calls are counted too.
+            .layer(self.metrics.grpc_layer(methods))
             // Then the limit: past it, calls are refused at once rather than queued, so
             // latency stays bounded and clients back off.
             .layer(ConcurrencyLimitLayer::new(self.concurrency_limit))
@@ -286,6 +294,11 @@ where
     }
 }
 
+/// Marks a response the concurrency limit refused, so the metrics layer around it can
+/// count shed calls apart from other UNAVAILABLE answers.
+#[derive(Debug, Clone, Copy)]
+pub struct Shed;
+
 /// A server-wide concurrency limit that refuses (UNAVAILABLE, reason `OVERLOADED`) instead
 /// of queueing. One semaphore is shared by every connection's clone of the service, unlike
 /// tower's `ConcurrencyLimit`, whose clones each count on their own.
@@ -349,7 +362,9 @@ where
                     "OVERLOADED",
                     "server overloaded, retry with backoff",
                 );
-                Box::pin(async move { Ok(status.into_http()) })
+                let mut response = status.into_http();
+                response.extensions_mut().insert(Shed);
+                Box::pin(async move { Ok(response) })
             }
         }
     }

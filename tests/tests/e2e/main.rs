@@ -15,6 +15,7 @@ mod hotline;
 mod kill;
 mod list;
 mod merge;
+mod metrics;
 mod outlets;
 mod recall;
 mod relationships;
