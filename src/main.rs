@@ -120,7 +120,8 @@ struct CommonFlags {
     /// PostgreSQL URL (also DATABASE_URL or DEALERNET_DATABASE_URL).
     #[arg(long)]
     database_url: Option<String>,
-    /// Comma-separated services to run (default: all).
+    /// Comma-separated services to run (default: customers, vehicles, callcenter and
+    /// dealers; dev mode: all five, with the gateway).
     #[arg(long, value_delimiter = ',')]
     services: Option<Vec<String>>,
 }

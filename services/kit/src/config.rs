@@ -7,7 +7,10 @@ use std::{net::SocketAddr, path::Path, str::FromStr};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-pub use crate::gateway_config::{GatewaySettings, RateLimits};
+pub use crate::gateway_config::{
+    DEFAULT_API_KEY_CACHE_TTL_SECS, DEFAULT_BURST, DEFAULT_MAX_DEADLINE_MS, DEFAULT_RATE_PER_ORG,
+    GatewaySettings, MAX_API_KEY_CACHE_TTL_SECS, MAX_DEADLINE_MS_BOUNDS, RateLimits,
+};
 pub use crate::telemetry::LogFormat;
 
 /// A comma-separated environment value as a list (blank items dropped).
@@ -293,7 +296,25 @@ pub struct Secrets {
 /// Shortest accepted secret, in bytes: HS256 wants at least the hash size.
 pub const MIN_SECRET_LEN: usize = 32;
 
+// The defaults and bounds of the settings, in one place: docs/operations.md quotes them and
+// `tests/operations_doc.rs` holds the two together.
+
+/// Default `listen_addr`: loopback only, so a container must set one (`0.0.0.0:50051`).
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:50051";
+/// Default `database_max_connections`: the most connections of each service's pool.
+pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 16;
+/// Default `concurrency_limit`: calls in flight per listener before new ones are shed.
+pub const DEFAULT_CONCURRENCY_LIMIT: usize = 1024;
+/// Default `idempotency_retention_hours`: the age past which saved responses are purged.
+pub const DEFAULT_IDEMPOTENCY_RETENTION_HOURS: u64 = 48;
+/// Shortest accepted `idempotency_retention_hours`.
+pub const MIN_IDEMPOTENCY_RETENTION_HOURS: u64 = 24;
+/// Default `log` filter (an `EnvFilter` directive).
+pub const DEFAULT_LOG: &str = "info";
+/// Default `lead_sweep_interval_secs`.
+pub const DEFAULT_LEAD_SWEEP_INTERVAL_SECS: u64 = 30;
+/// Longest accepted `lead_sweep_interval_secs`: leads would stay overdue too long.
+pub const MAX_LEAD_SWEEP_INTERVAL_SECS: u64 = 3600;
 
 impl Config {
     /// Validates a stacked layer. Every problem is reported, not just the first.
@@ -373,17 +394,23 @@ impl Config {
             id_hash_key: secret("id_hash_key", layer.id_hash_key),
             page_token_key: secret("page_token_key", layer.page_token_key),
         };
-        let database_max_connections = layer.database_max_connections.unwrap_or(16);
+        let database_max_connections = layer
+            .database_max_connections
+            .unwrap_or(DEFAULT_DATABASE_MAX_CONNECTIONS);
         if database_max_connections == 0 {
             problems.push("database_max_connections: must be at least 1".into());
         }
-        let concurrency_limit = layer.concurrency_limit.unwrap_or(1024);
+        let concurrency_limit = layer.concurrency_limit.unwrap_or(DEFAULT_CONCURRENCY_LIMIT);
         if concurrency_limit == 0 {
             problems.push("concurrency_limit: must be at least 1".into());
         }
-        let idempotency_retention_hours = layer.idempotency_retention_hours.unwrap_or(48);
-        if idempotency_retention_hours < 24 {
-            problems.push("idempotency_retention_hours: must be at least 24".into());
+        let idempotency_retention_hours = layer
+            .idempotency_retention_hours
+            .unwrap_or(DEFAULT_IDEMPOTENCY_RETENTION_HOURS);
+        if idempotency_retention_hours < MIN_IDEMPOTENCY_RETENTION_HOURS {
+            problems.push(format!(
+                "idempotency_retention_hours: must be at least {MIN_IDEMPOTENCY_RETENTION_HOURS}"
+            ));
         }
         if let Some(url) = &layer.database_url {
             let url = url.expose_secret();
@@ -453,11 +480,13 @@ impl Config {
                 }
             }
         }
-        let lead_sweep_interval_secs = layer.lead_sweep_interval_secs.unwrap_or(30);
-        if lead_sweep_interval_secs > 3600 {
-            problems.push(
-                "lead_sweep_interval_secs: at most 3600 (leads would stay overdue too long)".into(),
-            );
+        let lead_sweep_interval_secs = layer
+            .lead_sweep_interval_secs
+            .unwrap_or(DEFAULT_LEAD_SWEEP_INTERVAL_SECS);
+        if lead_sweep_interval_secs > MAX_LEAD_SWEEP_INTERVAL_SECS {
+            problems.push(format!(
+                "lead_sweep_interval_secs: at most {MAX_LEAD_SWEEP_INTERVAL_SECS} (leads would stay overdue too long)"
+            ));
         }
         if !problems.is_empty() {
             return Err(ConfigError(problems.join("; ")));
@@ -471,7 +500,7 @@ impl Config {
             secrets,
             concurrency_limit,
             idempotency_retention_hours,
-            log: layer.log.unwrap_or_else(|| "info".into()),
+            log: layer.log.unwrap_or_else(|| DEFAULT_LOG.into()),
             log_format,
             customers_url: layer.customers_url,
             callcenter_url: layer.callcenter_url,

@@ -15,6 +15,10 @@ pub const DEFAULT_MAX_DEADLINE_MS: u64 = 30_000;
 /// longest a key revoked elsewhere — another replica, `dealernet apikey revoke` — still
 /// works on this gateway).
 pub const DEFAULT_API_KEY_CACHE_TTL_SECS: u64 = 5;
+/// Longest accepted `api_key_cache_ttl_secs`: a revoked key would work too long.
+pub const MAX_API_KEY_CACHE_TTL_SECS: u64 = 300;
+/// Accepted values of `max_deadline_ms`: from 100 ms to an hour.
+pub const MAX_DEADLINE_MS_BOUNDS: std::ops::RangeInclusive<u64> = 100..=3_600_000;
 
 /// Validated gateway settings.
 #[derive(Debug, Clone)]
@@ -92,16 +96,20 @@ impl GatewaySettings {
             }
         }
         let max_deadline_ms = layer.max_deadline_ms.unwrap_or(DEFAULT_MAX_DEADLINE_MS);
-        if !(100..=3_600_000).contains(&max_deadline_ms) {
-            problems.push("max_deadline_ms: must be between 100 and 3600000".into());
+        if !MAX_DEADLINE_MS_BOUNDS.contains(&max_deadline_ms) {
+            problems.push(format!(
+                "max_deadline_ms: must be between {} and {}",
+                MAX_DEADLINE_MS_BOUNDS.start(),
+                MAX_DEADLINE_MS_BOUNDS.end()
+            ));
         }
         let ttl = layer
             .api_key_cache_ttl_secs
             .unwrap_or(DEFAULT_API_KEY_CACHE_TTL_SECS);
-        if ttl > 300 {
-            problems.push(
-                "api_key_cache_ttl_secs: at most 300 (a revoked key would work too long)".into(),
-            );
+        if ttl > MAX_API_KEY_CACHE_TTL_SECS {
+            problems.push(format!(
+                "api_key_cache_ttl_secs: at most {MAX_API_KEY_CACHE_TTL_SECS} (a revoked key would work too long)"
+            ));
         }
         GatewaySettings {
             tls,
