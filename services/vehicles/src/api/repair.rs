@@ -14,7 +14,7 @@ use super::{
     Result, commit,
     correction::{take_reading, warranty_cover},
     repair_input::{MAX_KM, MAX_TEXT, currency, long_text, parse_line},
-    repair_view::{order_id, order_to_proto, status_from_proto},
+    repair_view::{may_read, order_id, order_to_proto, status_from_proto},
     replay,
     stock::{Actor, authorize_outlet, customer_id, outlet_code},
     vehicle::{short_text, vehicle_name},
@@ -152,7 +152,8 @@ impl Service {
         commit(tx, key.as_ref(), response, &name).await
     }
 
-    /// Loads and locks an order its caller may work on.
+    /// Loads and locks an order its caller may work on. One it may not even read
+    /// (`may_read`) is NOT_FOUND, as on GetRepairOrder, so no RPC tells that it exists.
     async fn workable_order(
         &self,
         tx: &mut PgConnection,
@@ -160,9 +161,10 @@ impl Service {
         name: &str,
         id: Uuid,
     ) -> Result<RepairOrder> {
-        let order = store::repair::load(tx, id, true)
-            .await?
-            .ok_or_else(|| Error::RepairOrderNotFound(name.to_owned()))?;
+        let order = match store::repair::load(tx, id, true).await? {
+            Some(order) if may_read(tx, principal, &order).await? => order,
+            _ => return Err(Error::RepairOrderNotFound(name.to_owned())),
+        };
         authorize_station(principal, &order.station)?;
         Ok(order)
     }

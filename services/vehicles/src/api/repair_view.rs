@@ -8,6 +8,7 @@ use dealernet_kit::{
 };
 use dealernet_proto::{types::v1 as types, vehicles::v1 as pb};
 use prost::Message;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
@@ -146,10 +147,36 @@ pub(super) fn order_id(name: &str, field: &str) -> std::result::Result<Uuid, Fie
         })
 }
 
-/// Whether the principal sees every repair order of the network (else its own station's,
-/// and those of a vehicle it names).
+/// Whether the principal sees every repair order of the network: HQ, the hotline and
+/// platform systems (the first clause of [`may_read`]).
 fn sees_all(principal: &Principal) -> bool {
     central(principal) || principal.has_role(Role::Agent)
+}
+
+/// Who may read a repair order — its customer, complaint, diagnosis, lines, prices and
+/// totals. The one rule for GetRepairOrder, for every order ListRepairOrders returns and
+/// for the orders the workshop RPCs load:
+///
+/// - HQ (organisation HQ, role hq or steward), the hotline (role agent) and platform
+///   systems (role system): every order, as they see every car, case and timeline detail
+///   (Customer360 lists a customer's orders with the agent's own credentials).
+/// - An outlet (role dealer or station; its organisation is its code): the orders its own
+///   station opened, and every order of a car it holds (`holder_outlet`: stock at a
+///   dealer) or sold (the selling outlet answers for the car once delivered; customers
+///   are not principals). These are the outlets that see a car's commercial timeline
+///   details and list it (`is_holder_or_seller`).
+/// - Nobody else: another station or dealer gets REPAIR_ORDER_NOT_FOUND, exactly as for
+///   an id that does not exist, so ids cannot be probed (as for hotline cases). It may
+///   still read the car's timeline, which keeps the service history without prices.
+pub(super) async fn may_read(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    order: &RepairOrder,
+) -> Result<bool> {
+    if sees_all(principal) || principal.organization() == order.station {
+        return Ok(true);
+    }
+    Ok(store::vehicle::is_holder_or_seller(conn, &order.vin, principal.organization()).await?)
 }
 
 fn optional_time(
@@ -168,19 +195,18 @@ fn optional_time(
 }
 
 impl Service {
-    /// An order with its lines.
+    /// An order with its lines, for a caller [`may_read`] it.
     pub(super) async fn get_repair_order(
         &self,
-        _principal: &Principal,
+        principal: &Principal,
         req: pb::GetRepairOrderRequest,
     ) -> Result<pb::GetRepairOrderResponse> {
-        // Any station may read the service history of a car, so any principal may read
-        // one order it knows the name of.
         let id = order_id(&req.name, "name")?;
         let mut conn = self.pool.acquire().await?;
-        let order = store::repair::load(&mut conn, id, false)
-            .await?
-            .ok_or_else(|| Error::RepairOrderNotFound(req.name.clone()))?;
+        let order = match store::repair::load(&mut conn, id, false).await? {
+            Some(order) if may_read(&mut conn, principal, &order).await? => order,
+            _ => return Err(Error::RepairOrderNotFound(req.name.clone())),
+        };
         let lines = store::repair::lines(&mut conn, id).await?;
         Ok(pb::GetRepairOrderResponse {
             repair_order: Some(order_to_proto(&order, &lines)),
@@ -224,7 +250,18 @@ impl Service {
                 .page::<TimeIdCursor>(&mut v, req.page_size, &req.page_token, &bound);
         let after = after.and_then(time_id);
         v.into_result()?;
-        if !sees_all(principal) && filter.vin.is_none() {
+        let mut conn = self.pool.acquire().await?;
+        // Every order listed is one the caller may read (`may_read`): an outlet lists its
+        // own station's orders, or every order of a car it names and holds or sold.
+        let whole_history = sees_all(principal)
+            || match &filter.vin {
+                Some(vin) => {
+                    store::vehicle::is_holder_or_seller(&mut conn, vin, principal.organization())
+                        .await?
+                }
+                None => false,
+            };
+        if !whole_history {
             match &filter.station {
                 Some(s) if s == principal.organization() => {}
                 None => filter.station = Some(principal.organization().to_owned()),
@@ -232,14 +269,13 @@ impl Service {
                     return Err(Error::PermissionDenied {
                         reason: "NOT_YOUR_OUTLET",
                         message: format!(
-                            "{} cannot list the repair orders of {s}; name a vehicle to see its history",
+                            "{} cannot list the repair orders of {s}; name a vehicle it holds or sold to see its history",
                             principal.organization()
                         ),
                     });
                 }
             }
         }
-        let mut conn = self.pool.acquire().await?;
         let mut orders = store::repair::list(&mut conn, &filter, after, size + 1).await?;
         let next_page_token = self.page_tokens.next_page(&mut orders, size, &bound, |o| {
             time_id_cursor(o.opened_at, o.id)

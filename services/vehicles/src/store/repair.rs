@@ -302,8 +302,8 @@ pub async fn remove_line(
     )
 }
 
-/// Filters of ListRepairOrders; `stations_or_vin` narrows a station's view to its own
-/// orders unless it names a vehicle.
+/// Filters of ListRepairOrders (the handler narrows an outlet's view to the orders it may
+/// read).
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
     pub vin: Option<Vin>,
