@@ -1,8 +1,9 @@
 //! Logs, spans and traces, initialised once per process.
 //!
-//! Every span goes to OpenTelemetry; spans get trace ids (the caller's, from its W3C
-//! `traceparent`, or new ones) whether or not they are exported, so that the log lines of
-//! one call can always be joined. Export is by OTLP/gRPC, on when an endpoint is set
+//! While spans are exported, every span is an OpenTelemetry span with the caller's trace
+//! (from its W3C `traceparent`) or a new one. Otherwise log lines carry the trace id of
+//! the `traceparent` a call came with (the gateway starts one when a client sent none).
+//! Export is by OTLP/gRPC, on when an endpoint is set
 //! (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`; the exporter
 //! honours the other standard `OTEL_EXPORTER_OTLP_*` variables, the SDK `OTEL_TRACES_SAMPLER`
 //! and `OTEL_TRACES_SAMPLER_ARG`, the resource `OTEL_SERVICE_NAME` and
@@ -139,14 +140,22 @@ where
             .boxed(),
         LogFormat::Text => fmt::layer().with_writer(writer).with_target(false).boxed(),
     };
-    let provider = tracer_provider(settings);
-    let exporting = settings.otlp_endpoint.is_some();
-    let tracer = provider.tracer("dealernet");
-    // Spans at info and above become OpenTelemetry spans, whatever the log filter says.
-    let spans = tracing_opentelemetry::layer()
-        .with_tracer(tracer)
-        .with_filter(Targets::new().with_default(LevelFilter::INFO));
-    let statements = exporting.then(|| {
+    // OpenTelemetry spans only while exporting: building one per call costs a few per cent
+    // of a point read's throughput (bench/README.md), not worth paying for nothing. Without
+    // them, log lines take the trace id of the W3C traceparent the gateway passes on or
+    // starts, and trace headers pass through the gateway as they came.
+    let provider = settings
+        .otlp_endpoint
+        .as_ref()
+        .map(|e| tracer_provider(settings, e));
+    let spans = provider.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("dealernet"))
+            // Spans at info and above become OpenTelemetry spans, whatever the log
+            // filter says.
+            .with_filter(Targets::new().with_default(LevelFilter::INFO))
+    });
+    let statements = provider.is_some().then(|| {
         db_spans::DbSpans
             .with_filter(Targets::new().with_target(db_spans::SQLX_TARGET, LevelFilter::DEBUG))
     });
@@ -157,29 +166,25 @@ where
         .try_init()
         .is_ok();
     if !installed {
-        let _ = provider.shutdown();
+        if let Some(provider) = provider {
+            let _ = provider.shutdown();
+        }
         return TelemetryGuard { provider: None };
     }
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    opentelemetry::global::set_tracer_provider(provider.clone());
-    if let Some(endpoint) = &settings.otlp_endpoint {
+    if let (Some(provider), Some(endpoint)) = (&provider, &settings.otlp_endpoint) {
+        opentelemetry::global::set_tracer_provider(provider.clone());
         tracing::info!(endpoint = %endpoint, "exporting spans by OTLP");
     }
-    TelemetryGuard {
-        provider: Some(provider),
-    }
+    TelemetryGuard { provider }
 }
 
-/// The process's tracer provider: with the OTLP exporter when an endpoint is set,
-/// otherwise one that only assigns ids (spans are dropped when they end).
-fn tracer_provider(settings: &TelemetrySettings) -> SdkTracerProvider {
+/// The process's tracer provider, exporting by OTLP/gRPC to `endpoint`.
+fn tracer_provider(settings: &TelemetrySettings, endpoint: &str) -> SdkTracerProvider {
     let builder = SdkTracerProvider::builder().with_resource(resource(settings));
-    let Some(endpoint) = &settings.otlp_endpoint else {
-        return builder.build();
-    };
     match opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
-        .with_endpoint(endpoint.clone())
+        .with_endpoint(endpoint)
         .build()
     {
         Ok(exporter) => builder.with_batch_exporter(exporter).build(),
