@@ -4,7 +4,6 @@
 use std::{
     collections::HashMap,
     fmt,
-    future::Future,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll, ready},
@@ -272,7 +271,7 @@ pub struct GrpcMetrics<S> {
     methods: Arc<MethodTable>,
 }
 
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+use crate::server::BoxFuture;
 
 impl<S, B> Service<Request<B>> for GrpcMetrics<S>
 where
