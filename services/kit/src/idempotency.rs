@@ -181,6 +181,7 @@ pub async fn commit<R: Message>(
         finish(&mut tx, key, &response, Some(resource)).await?;
     }
     tx.commit().await?;
+    crate::events::published();
     Ok(response)
 }
 

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 mod gateway_config;
 pub mod idempotency;
 pub mod local_pg;

@@ -30,6 +30,26 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
+/// What a call's work may need to know about the call outside its handler's arguments:
+/// events written while serving it carry its request id and trace context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallContext {
+    pub request_id: String,
+    /// The `traceparent` header the call came with.
+    pub traceparent: Option<String>,
+}
+
+tokio::task_local! {
+    static CALL: CallContext;
+}
+
+impl CallContext {
+    /// The call being served on this task, if any.
+    pub fn current() -> Option<CallContext> {
+        CALL.try_with(Clone::clone).ok()
+    }
+}
+
 /// The services of one process, ready to serve.
 pub struct GrpcServer {
     routes: Routes,
@@ -270,11 +290,19 @@ where
         {
             span.record("trace_id", trace_id);
         }
+        let call = CallContext {
+            request_id: id.clone(),
+            traceparent: request
+                .headers()
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        };
         let future = span.in_scope(|| self.inner.call(request));
         let started = Instant::now();
         Box::pin(
             async move {
-                let mut response = future.await?;
+                let mut response = CALL.scope(call, future).await?;
                 // Trailers-only responses (every error) carry grpc-status in the headers.
                 let code = response
                     .headers()

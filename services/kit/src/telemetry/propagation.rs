@@ -46,6 +46,16 @@ pub fn inject_current(headers: &mut HeaderMap) {
     });
 }
 
+/// The current span's W3C `traceparent`, when it has a valid (exported) context.
+pub fn current_traceparent() -> Option<String> {
+    let mut headers = HeaderMap::new();
+    inject_current(&mut headers);
+    headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 /// Writes the current span's context into a tonic request's metadata.
 pub fn inject_into_metadata(metadata: &mut MetadataMap) {
     let mut headers = std::mem::take(metadata).into_headers();

@@ -1,0 +1,401 @@
+//! Applying another service's stream: a durable cursor in the consumer's own schema,
+//! each event applied in one transaction with the cursor's move (so an event delivered
+//! again changes nothing), and events that cannot be applied parked with their error
+//! instead of stopping the stream.
+
+use std::{future::Future, time::Duration};
+
+use chrono::Utc;
+use prost::Message;
+use sqlx::{PgConnection, PgPool, Row};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::{Cursor, Delivery, EventSource};
+use crate::db::{DbFailure, classify};
+
+/// Why an event did not apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyError {
+    /// Worth trying again soon (the database or a peer is unavailable, a lost race).
+    Transient(String),
+    /// Applying it again will fail the same way: park it.
+    Poison(String),
+}
+
+impl From<sqlx::Error> for ApplyError {
+    fn from(e: sqlx::Error) -> ApplyError {
+        match classify(&e) {
+            DbFailure::Retryable | DbFailure::Unavailable => ApplyError::Transient(e.to_string()),
+            _ => ApplyError::Poison(e.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for ApplyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApplyError::Transient(e) => write!(f, "transient: {e}"),
+            ApplyError::Poison(e) => f.write_str(e),
+        }
+    }
+}
+
+/// What a consumer does with each event of one source.
+pub trait Apply: Send + Sync + 'static {
+    type Delivery: Delivery;
+    /// The event types it wants (the stream carries only those).
+    fn event_types(&self) -> &'static [&'static str];
+    /// Applies one event on `conn`, inside the transaction that also moves the cursor.
+    /// Must not commit; may fail (nothing it wrote stays).
+    fn apply<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+        delivery: &'c Self::Delivery,
+    ) -> impl Future<Output = Result<(), ApplyError>> + Send + 'c;
+}
+
+/// Transient failures of one event before it is parked.
+const MAX_TRANSIENT_ATTEMPTS: u32 = 8;
+const BACKOFF_MIN: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// How often the position is acknowledged to the publisher (for its retention).
+const ACK_EVERY: Duration = Duration::from_secs(5);
+
+/// A background consumer of one source's stream.
+pub struct Consumer<S, A> {
+    /// The consumer's name at the publisher, e.g. "customers-value".
+    name: String,
+    source: S,
+    apply: A,
+    pool: PgPool,
+}
+
+/// What happened to one delivery.
+enum Outcome {
+    Applied,
+    Parked,
+    /// At or before the cursor: delivered again, ignored.
+    Duplicate,
+}
+
+impl<S, A> Consumer<S, A>
+where
+    S: EventSource,
+    A: Apply<Delivery = S::Delivery>,
+{
+    pub fn new(name: &str, source: S, apply: A, pool: PgPool) -> Consumer<S, A> {
+        Consumer {
+            name: name.to_owned(),
+            source,
+            apply,
+            pool,
+        }
+    }
+
+    /// Reads and applies the stream for as long as the process runs, reconnecting with
+    /// backoff from the durable cursor whenever the stream breaks.
+    pub async fn run(self) {
+        let mut backoff = BACKOFF_MIN;
+        loop {
+            match self.session().await {
+                Ok(()) => backoff = BACKOFF_MIN,
+                Err(e) => {
+                    tracing::warn!(consumer = %self.name, source = self.source.name(), error = %e, "event stream interrupted; resuming");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+            }
+        }
+    }
+
+    /// One connection: from the durable cursor until the stream ends or fails.
+    async fn session(&self) -> Result<(), String> {
+        let source = self.source.name();
+        let after = load_cursor(&self.pool, source)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut stream = self
+            .source
+            .open(after, self.apply.event_types(), &self.name)
+            .await
+            .map_err(|s| format!("{}: {}", s.code(), s.message()))?;
+        let mut position = after;
+        let mut acked = after;
+        let mut last_ack = Instant::now();
+        while let Some(delivery) = stream
+            .message()
+            .await
+            .map_err(|s| format!("{}: {}", s.code(), s.message()))?
+        {
+            position = if delivery.checkpoint_cursor().is_empty() {
+                self.deliver(&delivery).await?
+            } else {
+                let cursor = Cursor::parse(delivery.checkpoint_cursor(), "checkpoint_cursor")
+                    .map_err(|_| "the source sent a malformed checkpoint".to_owned())?;
+                save_checkpoint(&self.pool, source, cursor)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                cursor
+            };
+            if position > acked && last_ack.elapsed() >= ACK_EVERY {
+                match self.source.ack(&self.name, position).await {
+                    Ok(()) => acked = position,
+                    Err(s) => tracing::warn!(consumer = %self.name, source, code = ?s.code(), "acknowledging events failed"),
+                }
+                last_ack = Instant::now();
+            }
+        }
+        if position > acked {
+            let _ = self.source.ack(&self.name, position).await;
+        }
+        Ok(())
+    }
+
+    /// Applies one event, retrying transient failures a few times before parking it.
+    async fn deliver(&self, delivery: &S::Delivery) -> Result<Cursor, String> {
+        let envelope = delivery
+            .envelope()
+            .ok_or("the source sent an event without an envelope")?;
+        let cursor = Cursor::parse(&envelope.cursor, "cursor")
+            .map_err(|_| "the source sent a malformed cursor".to_owned())?;
+        let mut backoff = BACKOFF_MIN;
+        let mut attempt = 1;
+        loop {
+            match self.apply_once(delivery, cursor, attempt).await {
+                Ok(outcome) => {
+                    match outcome {
+                        Outcome::Parked => tracing::warn!(consumer = %self.name, event_id = %envelope.event_id, event_type = %envelope.event_type, "event parked"),
+                        Outcome::Applied | Outcome::Duplicate => {}
+                    }
+                    return Ok(cursor);
+                }
+                Err(e) => {
+                    tracing::warn!(consumer = %self.name, event_id = %envelope.event_id, attempt, error = %e, "applying an event failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// One attempt: `Err` is transient (nothing written); parking counts as done.
+    async fn apply_once(
+        &self,
+        delivery: &S::Delivery,
+        cursor: Cursor,
+        attempt: u32,
+    ) -> Result<Outcome, String> {
+        let source = self.source.name();
+        let fail = |e: sqlx::Error| e.to_string();
+        let mut tx = self.pool.begin().await.map_err(fail)?;
+        // The cursor row, locked: replicas of this service apply one event at a time.
+        if lock_cursor(&mut tx, source).await.map_err(fail)? >= cursor {
+            return Ok(Outcome::Duplicate);
+        }
+        let mut attempt_tx = sqlx::Connection::begin(&mut *tx).await.map_err(fail)?;
+        let result = self.apply.apply(&mut attempt_tx, delivery).await;
+        let outcome = match result {
+            Ok(()) => {
+                attempt_tx.commit().await.map_err(fail)?;
+                Outcome::Applied
+            }
+            Err(ApplyError::Transient(e)) if attempt < MAX_TRANSIENT_ATTEMPTS => return Err(e),
+            Err(error) => {
+                attempt_tx.rollback().await.map_err(fail)?;
+                park(&mut tx, source, delivery, cursor, &error.to_string())
+                    .await
+                    .map_err(fail)?;
+                Outcome::Parked
+            }
+        };
+        save_cursor(&mut tx, source, cursor).await.map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        Ok(outcome)
+    }
+}
+
+async fn load_cursor(pool: &PgPool, source: &str) -> Result<Cursor, sqlx::Error> {
+    let row = sqlx::query("SELECT tx_id::text, position FROM event_cursor WHERE source = $1")
+        .bind(source)
+        .fetch_optional(pool)
+        .await?;
+    match row {
+        Some(row) => Cursor::from_row(row.try_get(0)?, row.try_get(1)?),
+        None => Ok(Cursor::START),
+    }
+}
+
+async fn lock_cursor(conn: &mut PgConnection, source: &str) -> Result<Cursor, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO event_cursor (source, tx_id, position, updated_at) \
+         VALUES ($1, '0'::xid8, 0, now()) ON CONFLICT (source) DO NOTHING",
+    )
+    .bind(source)
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query(
+        "SELECT tx_id::text, position FROM event_cursor WHERE source = $1 FOR UPDATE",
+    )
+    .bind(source)
+    .fetch_one(&mut *conn)
+    .await?;
+    Cursor::from_row(row.try_get(0)?, row.try_get(1)?)
+}
+
+async fn save_cursor(conn: &mut PgConnection, source: &str, at: Cursor) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE event_cursor SET tx_id = $2::text::xid8, position = $3, updated_at = now() \
+         WHERE source = $1",
+    )
+    .bind(source)
+    .bind(at.tx_text())
+    .bind(at.position())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves the cursor to a checkpoint unless it is already past it.
+async fn save_checkpoint(pool: &PgPool, source: &str, at: Cursor) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    if lock_cursor(&mut tx, source).await? < at {
+        save_cursor(&mut tx, source, at).await?;
+    }
+    tx.commit().await
+}
+
+async fn park<D: Delivery>(
+    conn: &mut PgConnection,
+    source: &str,
+    delivery: &D,
+    cursor: Cursor,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    let envelope = delivery.envelope().cloned().unwrap_or_default();
+    let event_id = Uuid::parse_str(&envelope.event_id)
+        .map_err(|e| sqlx::Error::Protocol(format!("event id: {e}")))?;
+    sqlx::query(
+        "INSERT INTO parked_event (source, event_id, tx_id, position, event_type, aggregate_id, \
+         delivery, error, attempts, parked_at, last_attempt_at) \
+         VALUES ($1, $2, $3::text::xid8, $4, $5, $6, $7, $8, 1, now(), now()) \
+         ON CONFLICT (source, event_id) DO UPDATE SET error = EXCLUDED.error, \
+         attempts = parked_event.attempts + 1, last_attempt_at = now()",
+    )
+    .bind(source)
+    .bind(event_id)
+    .bind(cursor.tx_text())
+    .bind(cursor.position())
+    .bind(&envelope.event_type)
+    .bind(&envelope.aggregate_id)
+    .bind(delivery.encode_to_vec())
+    .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn timestamp(t: chrono::DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+fn parked_from_row<D: Delivery>(
+    row: &sqlx::postgres::PgRow,
+) -> Result<dealernet_proto::types::v1::ParkedEvent, sqlx::Error> {
+    let bytes: Vec<u8> = row.try_get("delivery")?;
+    let delivery = D::decode(bytes.as_slice())
+        .map_err(|e| sqlx::Error::Decode(format!("parked delivery: {e}").into()))?;
+    Ok(dealernet_proto::types::v1::ParkedEvent {
+        source: row.try_get("source")?,
+        envelope: delivery.envelope().cloned(),
+        error: row.try_get("error")?,
+        attempts: row.try_get("attempts")?,
+        park_time: Some(timestamp(row.try_get("parked_at")?)),
+        last_attempt_time: Some(timestamp(row.try_get("last_attempt_at")?)),
+    })
+}
+
+const PARKED_COLUMNS: &str = "source, delivery, error, attempts, parked_at, last_attempt_at";
+
+/// The parked events of `source`, oldest first; `D` is that source's delivery type.
+pub async fn list_parked<D: Delivery>(
+    pool: &PgPool,
+    source: &str,
+    limit: usize,
+) -> Result<Vec<dealernet_proto::types::v1::ParkedEvent>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {PARKED_COLUMNS} FROM parked_event WHERE source = $1 \
+         ORDER BY parked_at, event_id LIMIT $2"
+    ))
+    .bind(source)
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(parked_from_row::<D>).collect()
+}
+
+/// The outcome of [`retry_parked`].
+#[derive(Debug)]
+pub enum ParkedRetry {
+    /// No such parked event.
+    NotFound,
+    /// Applied and removed.
+    Applied,
+    /// Failed again: still parked, with the new error.
+    StillParked(dealernet_proto::types::v1::ParkedEvent),
+}
+
+/// Applies a parked event again; removes it when it applies.
+pub async fn retry_parked<A: Apply>(
+    pool: &PgPool,
+    apply: &A,
+    source: &str,
+    event_id: Uuid,
+) -> Result<ParkedRetry, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let Some(row) = sqlx::query(&format!(
+        "SELECT {PARKED_COLUMNS} FROM parked_event WHERE source = $1 AND event_id = $2 FOR UPDATE"
+    ))
+    .bind(source)
+    .bind(event_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(ParkedRetry::NotFound);
+    };
+    let bytes: Vec<u8> = row.try_get("delivery")?;
+    let delivery = A::Delivery::decode(bytes.as_slice())
+        .map_err(|e| sqlx::Error::Decode(format!("parked delivery: {e}").into()))?;
+    let mut attempt = sqlx::Connection::begin(&mut *tx).await?;
+    match apply.apply(&mut attempt, &delivery).await {
+        Ok(()) => {
+            attempt.commit().await?;
+            sqlx::query("DELETE FROM parked_event WHERE source = $1 AND event_id = $2")
+                .bind(source)
+                .bind(event_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(ParkedRetry::Applied)
+        }
+        Err(error) => {
+            attempt.rollback().await?;
+            let row = sqlx::query(&format!(
+                "UPDATE parked_event SET error = $3, attempts = attempts + 1, \
+                 last_attempt_at = now() WHERE source = $1 AND event_id = $2 \
+                 RETURNING {PARKED_COLUMNS}"
+            ))
+            .bind(source)
+            .bind(event_id)
+            .bind(error.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(ParkedRetry::StillParked(parked_from_row::<A::Delivery>(&row)?))
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Another service's event stream, as a consumer reads it: a gRPC client presenting the
+//! consuming service's own short-lived `system` token.
+
+use std::future::Future;
+
+use dealernet_proto::types::v1::EventEnvelope;
+use secrecy::SecretString;
+use tonic::{Request, Status, Streaming, transport::Channel};
+
+use super::Cursor;
+use crate::auth::{Principal, Role, TokenKeys};
+use crate::telemetry::{TracedChannel, traced};
+
+/// Lifetime of each call's token.
+const TOKEN_TTL_SECS: i64 = 300;
+
+/// A message of some service's StreamEvents: an event (envelope and payload) or a
+/// checkpoint.
+pub trait Delivery: prost::Message + Default + Send + Sync + 'static {
+    fn envelope(&self) -> Option<&EventEnvelope>;
+    fn checkpoint_cursor(&self) -> &str;
+}
+
+/// Where a consumer reads a stream from.
+pub trait EventSource: Send + Sync + 'static {
+    type Delivery: Delivery;
+    /// The publishing service's name, e.g. "vehicles".
+    fn name(&self) -> &'static str;
+    /// Opens the stream after `after`, registering `consumer` for retention.
+    fn open(
+        &self,
+        after: Cursor,
+        types: &[&'static str],
+        consumer: &str,
+    ) -> impl Future<Output = Result<Streaming<Self::Delivery>, Status>> + Send;
+    /// Tells the publisher `consumer` has applied everything up to `cursor`.
+    fn ack(&self, consumer: &str, cursor: Cursor)
+    -> impl Future<Output = Result<(), Status>> + Send;
+}
+
+/// A publishing service reached over gRPC; `C` is its generated client.
+#[derive(Debug, Clone)]
+pub struct Source<C> {
+    client: C,
+    keys: TokenKeys,
+    principal: Principal,
+}
+
+impl<C> Source<C> {
+    fn authorized<T>(&self, message: T) -> Result<Request<T>, Status> {
+        let mut request = Request::new(message);
+        let bearer = format!("Bearer {}", self.keys.mint(&self.principal, TOKEN_TTL_SECS));
+        request.metadata_mut().insert(
+            "authorization",
+            bearer
+                .parse()
+                .map_err(|_| Status::internal("token is not ASCII"))?,
+        );
+        Ok(request)
+    }
+}
+
+fn channel(url: &str) -> Result<TracedChannel, String> {
+    Ok(traced(
+        Channel::from_shared(url.to_owned())
+            .map_err(|e| format!("'{url}': {e}"))?
+            .connect_lazy(),
+    ))
+}
+
+fn service_principal(organization: &str) -> Result<Principal, String> {
+    Principal::new(
+        &format!("{}-service", organization.to_ascii_lowercase()),
+        organization,
+        &[Role::System],
+    )
+}
+
+macro_rules! event_source {
+    ($module:ident, $cmod:ident :: $client:ident, $name:literal) => {
+        impl Delivery for dealernet_proto::$module::v1::StreamEventsResponse {
+            fn envelope(&self) -> Option<&EventEnvelope> {
+                self.envelope.as_ref()
+            }
+            fn checkpoint_cursor(&self) -> &str {
+                &self.checkpoint_cursor
+            }
+        }
+
+        impl Source<dealernet_proto::$module::v1::$cmod::$client<TracedChannel>> {
+            #[doc = concat!("The ", $name, " service's stream at `url`, read as `organization`'s system principal; connects on first use.")]
+            pub fn $module(
+                url: &str,
+                jwt_secret: SecretString,
+                organization: &str,
+            ) -> Result<Self, String> {
+                Ok(Source {
+                    client: dealernet_proto::$module::v1::$cmod::$client::new(channel(url)?),
+                    keys: TokenKeys::new(jwt_secret),
+                    principal: service_principal(organization)?,
+                })
+            }
+        }
+
+        impl EventSource for Source<dealernet_proto::$module::v1::$cmod::$client<TracedChannel>> {
+            type Delivery = dealernet_proto::$module::v1::StreamEventsResponse;
+
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            async fn open(
+                &self,
+                after: Cursor,
+                types: &[&'static str],
+                consumer: &str,
+            ) -> Result<Streaming<Self::Delivery>, Status> {
+                let request = self.authorized(dealernet_proto::$module::v1::StreamEventsRequest {
+                    after_cursor: after.encode(),
+                    event_types: types.iter().map(|t| (*t).to_owned()).collect(),
+                    consumer: consumer.to_owned(),
+                })?;
+                Ok(self.client.clone().stream_events(request).await?.into_inner())
+            }
+
+            async fn ack(&self, consumer: &str, cursor: Cursor) -> Result<(), Status> {
+                let request = self.authorized(dealernet_proto::$module::v1::AckEventsRequest {
+                    consumer: consumer.to_owned(),
+                    cursor: cursor.encode(),
+                })?;
+                self.client.clone().ack_events(request).await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+event_source!(vehicles, vehicle_service_client::VehicleServiceClient, "vehicles");
+event_source!(customers, customer_service_client::CustomerServiceClient, "customers");
