@@ -5,10 +5,19 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dealernet_kit::{
-    auth::Authenticate, clock::Clock, config::Config, config::ServiceKind, db, metrics::Metrics,
+    auth::Authenticate,
+    clock::Clock,
+    config::Config,
+    config::ServiceKind,
+    db,
+    events::{Consumer, PruneSettings, Source},
+    metrics::Metrics,
     server::GrpcServer,
 };
 use tokio::task::JoinHandle;
+
+/// Time between pruning rounds of each outbox.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// Where the services this one calls answer.
 #[derive(Debug, Clone)]
@@ -41,12 +50,19 @@ pub async fn add(
         metrics.watch_pool(schema, pool.clone());
         anyhow::Ok(pool)
     };
+    let events_poll = Duration::from_millis(config.events_poll_interval_ms);
+    let pruning = PruneSettings {
+        retention: Duration::from_secs(config.events_retention_hours * 3600),
+        every: PRUNE_EVERY,
+    };
     Ok(match service {
         ServiceKind::Customers => {
             let registry = dealernet_customers::Service::new(
                 pool(dealernet_customers::SCHEMA).await?,
                 &config.secrets,
+                events_poll,
             );
+            background.push(tokio::spawn(registry.outbox().run_pruning(pruning)));
             metrics.watch_access_log(registry.access_log_stats());
             background.push(tokio::spawn(
                 registry
@@ -67,17 +83,34 @@ pub async fn add(
             background.push(tokio::spawn(hotline.clone().run_sla_sweeper()));
             server.add_service(hotline.into_server(auth))
         }
-        ServiceKind::Vehicles => server.add_service(
-            dealernet_vehicles::Service::new(
+        ServiceKind::Vehicles => {
+            let vehicles = dealernet_vehicles::Service::new(
                 pool(dealernet_vehicles::SCHEMA).await?,
                 &config.secrets,
                 &peers.customers,
                 &peers.dealers,
                 peers.callcenter.as_deref(),
+                events_poll,
             )
-            .map_err(anyhow::Error::msg)?
-            .into_server(auth),
-        ),
+            .map_err(anyhow::Error::msg)?;
+            background.push(tokio::spawn(vehicles.outbox().run_pruning(pruning)));
+            let merges = Source::customers(
+                &peers.customers,
+                config.secrets.jwt_secret.clone(),
+                "VEHICLES",
+            )
+            .map_err(anyhow::Error::msg)?;
+            background.push(tokio::spawn(
+                Consumer::new(
+                    dealernet_vehicles::merges::CONSUMER,
+                    merges,
+                    dealernet_vehicles::merges::CustomerMerges,
+                    vehicles.pool(),
+                )
+                .run(),
+            ));
+            server.add_service(vehicles.into_server(auth))
+        }
         ServiceKind::Dealers => {
             let pool = pool(dealernet_dealers::SCHEMA).await?;
             let sweep_every = (config.lead_sweep_interval_secs > 0)

@@ -29,6 +29,10 @@ const WORKSHOP: &[Role] = &[Hq, System, Station];
 const OUTLETS_AND_HQ: &[Role] = &[Hq, Dealer, Station];
 const PRODUCTION: &[Role] = &[Hq, System, Factory];
 const TRANSIT: &[Role] = &[Hq, System, Carrier];
+/// Who manages event consumers (acknowledgements, parked events): head office and systems.
+const EVENT_OPERATORS: &[Role] = &[Hq, Steward, System];
+/// Event streams with outlet-scoped events: outlets read those about themselves.
+const EVENT_READERS: &[Role] = &[Hq, Steward, System, Dealer, Station];
 
 const CUSTOMERS: &str = "dealernet.customers.v1.CustomerService";
 const VEHICLES: &str = "dealernet.vehicles.v1.VehicleService";
@@ -56,6 +60,10 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     (CUSTOMERS, "SetConsent", EVERYONE),
     (CUSTOMERS, "ListConsents", EVERYONE),
     (CUSTOMERS, "CheckContactPermission", EVERYONE),
+    (CUSTOMERS, "StreamEvents", EVENT_OPERATORS),
+    (CUSTOMERS, "AckEvents", EVENT_OPERATORS),
+    (CUSTOMERS, "ListParkedEvents", EVENT_OPERATORS),
+    (CUSTOMERS, "RetryParkedEvent", EVENT_OPERATORS),
     (VEHICLES, "CreateModel", HQ),
     (VEHICLES, "GetModel", REFERENCE),
     (VEHICLES, "ListModels", REFERENCE),
@@ -99,6 +107,10 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     (VEHICLES, "ListAffectedVehicles", EVERYONE),
     (VEHICLES, "ListOpenRecalls", EVERYONE),
     (VEHICLES, "GetRecallProgress", EVERYONE),
+    (VEHICLES, "StreamEvents", EVENT_READERS),
+    (VEHICLES, "AckEvents", EVENT_OPERATORS),
+    (VEHICLES, "ListParkedEvents", EVENT_OPERATORS),
+    (VEHICLES, "RetryParkedEvent", EVENT_OPERATORS),
     (DEALERS, "CreateDealerGroup", HQ),
     (DEALERS, "GetDealerGroup", EVERYONE),
     (DEALERS, "ListDealerGroups", EVERYONE),

@@ -11,11 +11,12 @@ pub mod audit;
 pub mod demo;
 pub mod domain;
 mod error;
+pub mod events;
 pub mod store;
 
 use std::time::Duration;
 
-use dealernet_kit::{auth::Authenticate, config::Secrets, paging::PageTokens};
+use dealernet_kit::{auth::Authenticate, config::Secrets, events::Outbox, paging::PageTokens};
 use dealernet_proto::customers::v1::customer_service_server::CustomerServiceServer;
 use sqlx::{PgPool, migrate::Migrator};
 use tonic::service::interceptor::InterceptedService;
@@ -39,19 +40,27 @@ pub struct Service {
     hasher: IdHasher,
     page_tokens: PageTokens,
     audit: audit::AuditLog,
+    outbox: Outbox,
 }
 
 impl Service {
     /// A service over a pool whose connections see the `customers` schema. Starts the
-    /// access-log writer, so it must be called inside a Tokio runtime.
-    pub fn new(pool: PgPool, secrets: &Secrets) -> Service {
+    /// access-log writer, so it must be called inside a Tokio runtime. Live event streams
+    /// look for other replicas' events every `events_poll`.
+    pub fn new(pool: PgPool, secrets: &Secrets, events_poll: Duration) -> Service {
         Service {
+            outbox: Outbox::new(pool.clone(), events_poll),
             audit: audit::AuditLog::start(pool.clone()),
             reads: dealernet_kit::db::WarmReads::new(pool.clone()),
             pool,
             hasher: IdHasher::new(secrets.id_hash_key.clone()),
             page_tokens: PageTokens::new(secrets.page_token_key.clone()),
         }
+    }
+
+    /// The registry's outbox (for its pruning task).
+    pub fn outbox(&self) -> Outbox {
+        self.outbox.clone()
     }
 
     /// The tonic service, authenticating every call.

@@ -105,6 +105,10 @@ pub struct Layer {
     pub page_token_key: Option<SecretString>,
     pub concurrency_limit: Option<usize>,
     pub idempotency_retention_hours: Option<u64>,
+    /// How often a caught-up StreamEvents call looks for other replicas' commits.
+    pub events_poll_interval_ms: Option<u64>,
+    /// How long published events are kept (once every registered consumer passed them).
+    pub events_retention_hours: Option<u64>,
     pub log: Option<String>,
     /// How log lines are written: `json` (the default) or `text` (the default of `dev`).
     pub log_format: Option<String>,
@@ -188,6 +192,8 @@ impl Layer {
             page_token_key: get("DEALERNET_PAGE_TOKEN_KEY").map(SecretString::from),
             concurrency_limit: parse_num("DEALERNET_CONCURRENCY_LIMIT")?.map(|n| n as usize),
             idempotency_retention_hours: parse_num("DEALERNET_IDEMPOTENCY_RETENTION_HOURS")?,
+            events_poll_interval_ms: parse_num("DEALERNET_EVENTS_POLL_INTERVAL_MS")?,
+            events_retention_hours: parse_num("DEALERNET_EVENTS_RETENTION_HOURS")?,
             log: get("DEALERNET_LOG"),
             log_format: get("DEALERNET_LOG_FORMAT"),
             customers_url: get("DEALERNET_CUSTOMERS_URL"),
@@ -229,6 +235,10 @@ impl Layer {
             idempotency_retention_hours: over
                 .idempotency_retention_hours
                 .or(self.idempotency_retention_hours),
+            events_poll_interval_ms: over
+                .events_poll_interval_ms
+                .or(self.events_poll_interval_ms),
+            events_retention_hours: over.events_retention_hours.or(self.events_retention_hours),
             log: over.log.or(self.log),
             log_format: over.log_format.or(self.log_format),
             customers_url: over.customers_url.or(self.customers_url),
@@ -267,6 +277,8 @@ pub struct Config {
     pub secrets: Secrets,
     pub concurrency_limit: usize,
     pub idempotency_retention_hours: u64,
+    pub events_poll_interval_ms: u64,
+    pub events_retention_hours: u64,
     pub log: String,
     pub log_format: LogFormat,
     pub customers_url: Option<String>,
@@ -309,6 +321,17 @@ pub const DEFAULT_CONCURRENCY_LIMIT: usize = 1024;
 pub const DEFAULT_IDEMPOTENCY_RETENTION_HOURS: u64 = 48;
 /// Shortest accepted `idempotency_retention_hours`.
 pub const MIN_IDEMPOTENCY_RETENTION_HOURS: u64 = 24;
+/// Default `events_poll_interval_ms`: the most a commit in another replica waits to be
+/// streamed (this process's own commits wake the streams at once).
+pub const DEFAULT_EVENTS_POLL_INTERVAL_MS: u64 = 100;
+/// Shortest accepted `events_poll_interval_ms`.
+pub const MIN_EVENTS_POLL_INTERVAL_MS: u64 = 10;
+/// Longest accepted `events_poll_interval_ms`.
+pub const MAX_EVENTS_POLL_INTERVAL_MS: u64 = 10_000;
+/// Default `events_retention_hours`: a week.
+pub const DEFAULT_EVENTS_RETENTION_HOURS: u64 = 168;
+/// Shortest accepted `events_retention_hours`.
+pub const MIN_EVENTS_RETENTION_HOURS: u64 = 1;
 /// Default `log` filter (an `EnvFilter` directive).
 pub const DEFAULT_LOG: &str = "info";
 /// Default `lead_sweep_interval_secs`.
@@ -412,6 +435,24 @@ impl Config {
                 "idempotency_retention_hours: must be at least {MIN_IDEMPOTENCY_RETENTION_HOURS}"
             ));
         }
+        let events_poll_interval_ms = layer
+            .events_poll_interval_ms
+            .unwrap_or(DEFAULT_EVENTS_POLL_INTERVAL_MS);
+        if !(MIN_EVENTS_POLL_INTERVAL_MS..=MAX_EVENTS_POLL_INTERVAL_MS)
+            .contains(&events_poll_interval_ms)
+        {
+            problems.push(format!(
+                "events_poll_interval_ms: must be {MIN_EVENTS_POLL_INTERVAL_MS} to {MAX_EVENTS_POLL_INTERVAL_MS}"
+            ));
+        }
+        let events_retention_hours = layer
+            .events_retention_hours
+            .unwrap_or(DEFAULT_EVENTS_RETENTION_HOURS);
+        if events_retention_hours < MIN_EVENTS_RETENTION_HOURS {
+            problems.push(format!(
+                "events_retention_hours: must be at least {MIN_EVENTS_RETENTION_HOURS}"
+            ));
+        }
         if let Some(url) = &layer.database_url {
             let url = url.expose_secret();
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -500,6 +541,8 @@ impl Config {
             secrets,
             concurrency_limit,
             idempotency_retention_hours,
+            events_poll_interval_ms,
+            events_retention_hours,
             log: layer.log.unwrap_or_else(|| DEFAULT_LOG.into()),
             log_format,
             customers_url: layer.customers_url,

@@ -231,6 +231,14 @@ fn the_defaults_and_bounds_are_the_code_s() {
             "DEALERNET_IDEMPOTENCY_RETENTION_HOURS",
             config::DEFAULT_IDEMPOTENCY_RETENTION_HOURS.to_string(),
         ),
+        (
+            "DEALERNET_EVENTS_POLL_INTERVAL_MS",
+            config::DEFAULT_EVENTS_POLL_INTERVAL_MS.to_string(),
+        ),
+        (
+            "DEALERNET_EVENTS_RETENTION_HOURS",
+            config::DEFAULT_EVENTS_RETENTION_HOURS.to_string(),
+        ),
         ("DEALERNET_LOG", config::DEFAULT_LOG.to_owned()),
         ("DEALERNET_LOG_FORMAT", "json".to_owned()),
         (
@@ -273,6 +281,14 @@ fn the_defaults_and_bounds_are_the_code_s() {
     assert_eq!(
         config.idempotency_retention_hours,
         config::DEFAULT_IDEMPOTENCY_RETENTION_HOURS
+    );
+    assert_eq!(
+        config.events_poll_interval_ms,
+        config::DEFAULT_EVENTS_POLL_INTERVAL_MS
+    );
+    assert_eq!(
+        config.events_retention_hours,
+        config::DEFAULT_EVENTS_RETENTION_HOURS
     );
     assert_eq!(config.log, config::DEFAULT_LOG);
     assert_eq!(config.log_format, config::LogFormat::Json);
@@ -336,6 +352,18 @@ fn the_defaults_and_bounds_are_the_code_s() {
         (
             "DEALERNET_LEAD_SWEEP_INTERVAL_SECS",
             config::MAX_LEAD_SWEEP_INTERVAL_SECS.to_string(),
+        ),
+        (
+            "DEALERNET_EVENTS_POLL_INTERVAL_MS",
+            config::MIN_EVENTS_POLL_INTERVAL_MS.to_string(),
+        ),
+        (
+            "DEALERNET_EVENTS_POLL_INTERVAL_MS",
+            config::MAX_EVENTS_POLL_INTERVAL_MS.to_string(),
+        ),
+        (
+            "DEALERNET_EVENTS_RETENTION_HOURS",
+            config::MIN_EVENTS_RETENTION_HOURS.to_string(),
         ),
         (
             "DEALERNET_MAX_DEADLINE_MS",

@@ -22,11 +22,17 @@ const WRITERS: usize = 16;
 const PER_WRITER: usize = 40;
 
 fn start_postgres(test: &str) -> LocalPostgres {
-    let dir = std::env::temp_dir().join(format!("dealernet-kit-outbox-{}-{test}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "dealernet-kit-outbox-{}-{test}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     // PostgreSQL may run as another user (when tests run as root): let it in.
-    let _ = std::process::Command::new("chmod").arg("0755").arg(&dir).status();
+    let _ = std::process::Command::new("chmod")
+        .arg("0755")
+        .arg(&dir)
+        .status();
     LocalPostgres::start(&local_pg::Options {
         data_dir: dir.join("pg"),
         ephemeral: true,
@@ -94,7 +100,7 @@ async fn write_concurrently(pool: &PgPool) -> BTreeSet<Uuid> {
                 } else {
                     tx.commit().await.expect("commit");
                     events::published();
-                    committed.lock().unwrap().insert(id);
+                    committed.lock().expect("lock").insert(id);
                 }
             }
         }));
@@ -102,11 +108,14 @@ async fn write_concurrently(pool: &PgPool) -> BTreeSet<Uuid> {
     for t in tasks {
         t.await.expect("writer");
     }
-    Arc::try_unwrap(committed).unwrap().into_inner().unwrap()
+    Arc::try_unwrap(committed)
+        .expect("test step")
+        .into_inner()
+        .expect("test step")
 }
 
 fn hq() -> Principal {
-    Principal::new("reader", "HQ", &[Role::Hq]).unwrap()
+    Principal::new("reader", "HQ", &[Role::Hq]).expect("test step")
 }
 
 /// Reads `request` until `expected` events arrived (or the time is up): the ids in
@@ -146,16 +155,18 @@ async fn read(
 /// Appends every event id a stream delivers to `into`, for as long as it runs.
 async fn tail(outbox: &Outbox, request: StreamRequest, into: &Mutex<Vec<Uuid>>) {
     let stream = outbox
-        .stream(request, |item| Ok(match item {
-            StreamItem::Event(e) => Some(e.event_id),
-            StreamItem::Checkpoint(_) => None,
-        }))
+        .stream(request, |item| {
+            Ok(match item {
+                StreamItem::Event(e) => Some(e.event_id),
+                StreamItem::Checkpoint(_) => None,
+            })
+        })
         .await
         .expect("stream");
     tokio::pin!(stream);
     while let Some(item) = stream.next().await {
         if let Some(id) = item.expect("stream failed") {
-            into.lock().unwrap().push(id);
+            into.lock().expect("lock").push(id);
         }
     }
 }
@@ -174,7 +185,7 @@ fn no_event_is_skipped_when_transactions_commit_out_of_order() {
         .worker_threads(4)
         .enable_all()
         .build()
-        .unwrap()
+        .expect("test step")
         .block_on(async move {
             let pool = schema(&url).await;
             let outbox = Outbox::new(pool.clone(), Duration::from_millis(50));
@@ -192,40 +203,74 @@ fn no_event_is_skipped_when_transactions_commit_out_of_order() {
                 tokio::spawn(async move { write_concurrently(&pool).await })
             };
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let mut slow = pool.begin().await.unwrap();
-            let slow_id = events::append(&mut slow, &event("Slow", 99, 0)).await.unwrap();
-            let committed = writers.await.unwrap();
+            let mut slow = pool.begin().await.expect("test step");
+            let slow_id = events::append(&mut slow, &event("Slow", 99, 0))
+                .await
+                .expect("test step");
+            let committed = writers.await.expect("test step");
             tokio::time::sleep(Duration::from_millis(200)).await;
-            slow.commit().await.unwrap();
+            slow.commit().await.expect("test step");
             events::published();
             let mut expected: BTreeSet<Uuid> = committed.clone();
             expected.insert(slow_id);
-            assert!(expected.len() < WRITERS * PER_WRITER + 1, "some transactions rolled back");
+            assert!(
+                expected.len() < WRITERS * PER_WRITER + 1,
+                "some transactions rolled back"
+            );
 
-            let (events, positions) = read(&outbox, request(Cursor::START, &[]), expected.len()).await;
+            let (events, positions) =
+                read(&outbox, request(Cursor::START, &[]), expected.len()).await;
             let got: Vec<Uuid> = events.iter().map(|e| e.1).collect();
-            assert!(got.iter().copied().collect::<BTreeSet<_>>() == expected, "every committed event, no rolled-back one");
+            assert!(
+                got.iter().copied().collect::<BTreeSet<_>>() == expected,
+                "every committed event, no rolled-back one"
+            );
             assert_eq!(got.len(), expected.len(), "each once in one stream");
-            assert!(events.windows(2).all(|w| w[0].0 < w[1].0), "cursors increase");
-            assert!(positions.windows(2).all(|w| w[0] <= w[1]), "checkpoints never go back");
+            assert!(
+                events.windows(2).all(|w| w[0].0 < w[1].0),
+                "cursors increase"
+            );
+            assert!(
+                positions.windows(2).all(|w| w[0] <= w[1]),
+                "checkpoints never go back"
+            );
 
             // The live reader saw the same events in the same order.
             let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-            while live.lock().unwrap().len() < got.len() && tokio::time::Instant::now() < deadline {
+            while live.lock().expect("lock").len() < got.len()
+                && tokio::time::Instant::now() < deadline
+            {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             tail.abort();
-            let seen = live.lock().unwrap().clone();
+            let seen = live.lock().expect("lock").clone();
             let missed = got.iter().filter(|id| !seen.contains(id)).count();
-            assert!(seen == got, "the live reader saw {} events for {} committed: {missed} missed, or out of order", seen.len(), got.len());
+            assert!(
+                seen == got,
+                "the live reader saw {} events for {} committed: {missed} missed, or out of order",
+                seen.len(),
+                got.len()
+            );
 
             // Resuming after any delivered cursor gives exactly the rest.
             let middle = events.len() / 2;
-            let (rest, _) = read(&outbox, request(events[middle].0, &[]), events.len() - middle - 1).await;
-            assert_eq!(rest.iter().map(|e| e.1).collect::<Vec<_>>(), got[middle + 1..].to_vec());
+            let (rest, _) = read(
+                &outbox,
+                request(events[middle].0, &[]),
+                events.len() - middle - 1,
+            )
+            .await;
+            assert_eq!(
+                rest.iter().map(|e| e.1).collect::<Vec<_>>(),
+                got[middle + 1..].to_vec()
+            );
 
             // A filtered stream skips the others but none of its own, across checkpoints.
-            let rare: Vec<Uuid> = events.iter().filter(|e| e.2 == "Rare").map(|e| e.1).collect();
+            let rare: Vec<Uuid> = events
+                .iter()
+                .filter(|e| e.2 == "Rare")
+                .map(|e| e.1)
+                .collect();
             let (only_rare, _) = read(&outbox, request(Cursor::START, &["Rare"]), rare.len()).await;
             assert_eq!(only_rare.iter().map(|e| e.1).collect::<Vec<_>>(), rare);
         });
@@ -239,24 +284,40 @@ fn a_live_reader_waits_behind_an_open_transaction_and_then_gets_it() {
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap()
+        .expect("test step")
         .block_on(async move {
             let pool = schema(&url).await;
             let outbox = Outbox::new(pool.clone(), Duration::from_millis(20));
-            let mut early = pool.begin().await.unwrap();
-            let early_id = events::append(&mut early, &event("Common", 1, 1)).await.unwrap();
-            let mut late = pool.begin().await.unwrap();
-            let late_id = events::append(&mut late, &event("Common", 2, 2)).await.unwrap();
-            late.commit().await.unwrap();
+            let mut early = pool.begin().await.expect("test step");
+            let early_id = events::append(&mut early, &event("Common", 1, 1))
+                .await
+                .expect("test step");
+            let mut late = pool.begin().await.expect("test step");
+            let late_id = events::append(&mut late, &event("Common", 2, 2))
+                .await
+                .expect("test step");
+            late.commit().await.expect("test step");
             events::published();
 
-            let reader = { let o = outbox.clone(); tokio::spawn(async move { read(&o, request(Cursor::START, &[]), 2).await }) };
+            let reader = {
+                let o = outbox.clone();
+                tokio::spawn(async move { read(&o, request(Cursor::START, &[]), 2).await })
+            };
             tokio::time::sleep(Duration::from_millis(300)).await;
-            assert!(!reader.is_finished(), "the later commit is held back while the earlier transaction is open");
-            early.commit().await.unwrap();
+            assert!(
+                !reader.is_finished(),
+                "the later commit is held back while the earlier transaction is open"
+            );
+            early.commit().await.expect("test step");
             events::published();
-            let (events, _) = tokio::time::timeout(Duration::from_secs(5), reader).await.expect("delivered after the commit").unwrap();
-            assert_eq!(events.iter().map(|e| e.1).collect::<Vec<_>>(), vec![early_id, late_id]);
+            let (events, _) = tokio::time::timeout(Duration::from_secs(5), reader)
+                .await
+                .expect("delivered after the commit")
+                .expect("test step");
+            assert_eq!(
+                events.iter().map(|e| e.1).collect::<Vec<_>>(),
+                vec![early_id, late_id]
+            );
         });
 }
 
@@ -268,30 +329,70 @@ fn pruning_keeps_what_a_registered_consumer_has_not_passed() {
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap()
+        .expect("test step")
         .block_on(async move {
             let pool = schema(&url).await;
             let outbox = Outbox::new(pool.clone(), Duration::from_millis(20));
             let mut ids = Vec::new();
             for i in 0..6 {
-                let mut tx = pool.begin().await.unwrap();
-                ids.push(events::append(&mut tx, &event("Common", 0, i)).await.unwrap());
-                tx.commit().await.unwrap();
+                let mut tx = pool.begin().await.expect("test step");
+                ids.push(
+                    events::append(&mut tx, &event("Common", 0, i))
+                        .await
+                        .expect("test step"),
+                );
+                tx.commit().await.expect("test step");
             }
             let (delivered, _) = read(&outbox, request(Cursor::START, &[]), 6).await;
             // One consumer has applied the first two; another has registered at the start.
-            events::ack(&pool, "first", delivered[1].0).await.unwrap();
-            assert_eq!(events::ack(&pool, "first", delivered[0].0).await.unwrap(), delivered[1].0, "never moves back");
-            let count = || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox_event").fetch_one(&pool).await.unwrap() };
+            events::ack(&pool, "first", delivered[1].0)
+                .await
+                .expect("test step");
+            assert_eq!(
+                events::ack(&pool, "first", delivered[0].0)
+                    .await
+                    .expect("test step"),
+                delivered[1].0,
+                "never moves back"
+            );
+            let count = || async {
+                sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox_event")
+                    .fetch_one(&pool)
+                    .await
+                    .expect("test step")
+            };
             // Nothing is old enough yet.
-            assert_eq!(outbox.prune_once(Duration::from_secs(3600)).await.unwrap(), 0);
-            assert_eq!(outbox.prune_once(Duration::ZERO).await.unwrap(), 2, "only what the consumer passed");
+            assert_eq!(
+                outbox
+                    .prune_once(Duration::from_secs(3600))
+                    .await
+                    .expect("test step"),
+                0
+            );
+            assert_eq!(
+                outbox.prune_once(Duration::ZERO).await.expect("test step"),
+                2,
+                "only what the consumer passed"
+            );
             assert_eq!(count().await, 4);
-            events::ack(&pool, "second", Cursor::START).await.unwrap();
-            events::ack(&pool, "first", delivered[5].0).await.unwrap();
-            assert_eq!(outbox.prune_once(Duration::ZERO).await.unwrap(), 0, "the second consumer has passed nothing");
-            events::ack(&pool, "second", delivered[3].0).await.unwrap();
-            assert_eq!(outbox.prune_once(Duration::ZERO).await.unwrap(), 2);
+            events::ack(&pool, "second", Cursor::START)
+                .await
+                .expect("test step");
+            events::ack(&pool, "first", delivered[5].0)
+                .await
+                .expect("test step");
+            assert_eq!(
+                outbox.prune_once(Duration::ZERO).await.expect("test step"),
+                0,
+                "the second consumer has passed nothing"
+            );
+            events::ack(&pool, "second", delivered[3].0)
+                .await
+                .expect("test step");
+            assert_eq!(
+                outbox.prune_once(Duration::ZERO).await.expect("test step"),
+                2
+            );
             assert_eq!(count().await, 2);
         });
 }

@@ -9,12 +9,14 @@ pub mod api;
 pub mod customers;
 pub mod domain;
 mod error;
+pub mod events;
 pub mod hotline;
+pub mod merges;
 pub mod outlets;
 pub mod store;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use dealernet_kit::{auth::Authenticate, config::Secrets, paging::PageTokens};
+use dealernet_kit::{auth::Authenticate, config::Secrets, events::Outbox, paging::PageTokens};
 use dealernet_proto::vehicles::v1::vehicle_service_server::VehicleServiceServer;
 use sqlx::{PgPool, migrate::Migrator};
 use tonic::service::interceptor::InterceptedService;
@@ -36,21 +38,25 @@ pub struct Service {
     customers: customers::CustomerDirectory,
     follow_ups: hotline::FollowUps,
     outlets: outlets::OutletDirectory,
+    outbox: Outbox,
 }
 
 impl Service {
     /// A service over a pool whose connections see the `vehicles` schema, confirming
     /// customers with the registry at `customers_url`, outlets with the dealers service
     /// at `dealers_url`, and asking the call center at `callcenter_url` (if any) for
-    /// follow-up calls after repairs.
+    /// follow-up calls after repairs. Live event streams look for other replicas' events
+    /// every `events_poll`.
     pub fn new(
         pool: PgPool,
         secrets: &Secrets,
         customers_url: &str,
         dealers_url: &str,
         callcenter_url: Option<&str>,
+        events_poll: std::time::Duration,
     ) -> Result<Service, String> {
         Ok(Service {
+            outbox: Outbox::new(pool.clone(), events_poll),
             reads: dealernet_kit::db::WarmReads::new(pool.clone()),
             pool,
             page_tokens: PageTokens::new(secrets.page_token_key.clone()),
@@ -61,6 +67,16 @@ impl Service {
             follow_ups: hotline::FollowUps::new(callcenter_url, secrets.jwt_secret.clone())?,
             outlets: outlets::OutletDirectory::new(dealers_url, secrets.jwt_secret.clone())?,
         })
+    }
+
+    /// The service's outbox (for its pruning task).
+    pub fn outbox(&self) -> Outbox {
+        self.outbox.clone()
+    }
+
+    /// The pool (for the consumers the service runs).
+    pub fn pool(&self) -> PgPool {
+        self.pool.clone()
     }
 
     /// The tonic service, authenticating every call.

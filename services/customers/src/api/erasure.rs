@@ -57,6 +57,7 @@ impl Service {
             at: store::now(),
         };
         let erased = store::erasure::erase(&mut tx, id, &erasure).await?;
+        crate::events::customer_erased(&mut tx, principal, id, erasure.at).await?;
         tracing::info!(customer = %id, records = erased.len(), "customer erased");
         let customer = store::load(&mut tx, id, false)
             .await?
@@ -66,6 +67,7 @@ impl Service {
         };
         remember(&mut tx, key.as_ref(), &response, &resource_name(id)).await?;
         tx.commit().await?;
+        dealernet_kit::events::published();
         Ok(response)
     }
 }

@@ -122,6 +122,9 @@ rpcs! {
     set_consent(pb::SetConsentRequest) -> pb::SetConsentResponse => set_consent;
     list_consents(pb::ListConsentsRequest) -> pb::ListConsentsResponse => list_consents;
     check_contact_permission(pb::CheckContactPermissionRequest) -> pb::CheckContactPermissionResponse => check_contact_permission;
+    ack_events(pb::AckEventsRequest) -> pb::AckEventsResponse => ack_events;
+    list_parked_events(pb::ListParkedEventsRequest) -> pb::ListParkedEventsResponse => list_parked_events;
+    retry_parked_event(pb::RetryParkedEventRequest) -> pb::RetryParkedEventResponse => retry_parked_event;
     }
     streaming {
         type ScanDuplicatesStream = ReceiverStream<Result<pb::ScanDuplicatesResponse, Status>>;
@@ -132,6 +135,16 @@ rpcs! {
         ) -> Result<Response<Self::ScanDuplicatesStream>, Status> {
             let caller = Caller::of(&request)?;
             Ok(Response::new(self.scan_duplicates(&caller, request.into_inner())?))
+        }
+
+        type StreamEventsStream = ReceiverStream<Result<pb::StreamEventsResponse, Status>>;
+
+        async fn stream_events(
+            &self,
+            request: Request<pb::StreamEventsRequest>,
+        ) -> Result<Response<Self::StreamEventsStream>, Status> {
+            let caller = Caller::of(&request)?;
+            Ok(Response::new(self.stream_events(&caller, request.into_inner()).await?))
         }
     }
 }

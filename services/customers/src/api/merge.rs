@@ -231,6 +231,15 @@ impl Service {
         )
         .await?;
         unite_relations(&mut tx, merge_id, survivor_id, &duplicate_ids).await?;
+        crate::events::customer_merged(
+            &mut tx,
+            principal,
+            merge_id,
+            survivor_id,
+            &duplicate_ids,
+            store::now(),
+        )
+        .await?;
         record.survivor_version = updated.version;
         close(&mut tx, &record).await?;
         let response = pb::MergeCustomersResponse {
@@ -245,6 +254,7 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        dealernet_kit::events::published();
         tracing::info!(survivor = %survivor_id, merged = record.duplicate_ids.len(), "customers merged");
         self.audit_answer(caller, "MergeCustomers", response.survivor.as_ref())
             .await?;
@@ -316,6 +326,15 @@ impl Service {
                 }
             }
             restore(&mut tx, &record, principal.organization()).await?;
+            crate::events::customer_unmerged(
+                &mut tx,
+                principal,
+                record.id,
+                record.survivor_id,
+                &record.duplicate_ids,
+                store::now(),
+            )
+            .await?;
             record = store::merge::load(&mut tx, id)
                 .await?
                 .ok_or_else(|| Error::MergeNotFound(req.merge.clone()))?;
@@ -340,6 +359,7 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        dealernet_kit::events::published();
         let linked: HashSet<Uuid> = HashSet::new();
         let rendered = super::access::render_with(principal, &customers, &linked);
         self.audit_rendered(caller, "UnmergeCustomer", &rendered)

@@ -6,6 +6,7 @@ mod consent;
 pub mod convert;
 mod duplicates;
 mod erasure;
+mod events;
 mod grpc;
 mod merge;
 mod relationship;

@@ -48,11 +48,11 @@ pub trait Apply: Send + Sync + 'static {
     fn event_types(&self) -> &'static [&'static str];
     /// Applies one event on `conn`, inside the transaction that also moves the cursor.
     /// Must not commit; may fail (nothing it wrote stays).
-    fn apply<'c>(
-        &'c self,
-        conn: &'c mut PgConnection,
-        delivery: &'c Self::Delivery,
-    ) -> impl Future<Output = Result<(), ApplyError>> + Send + 'c;
+    fn apply(
+        &self,
+        conn: &mut PgConnection,
+        delivery: &Self::Delivery,
+    ) -> impl Future<Output = Result<(), ApplyError>> + Send;
 }
 
 /// Transient failures of one event before it is parked.
@@ -141,7 +141,9 @@ where
             if position > acked && last_ack.elapsed() >= ACK_EVERY {
                 match self.source.ack(&self.name, position).await {
                     Ok(()) => acked = position,
-                    Err(s) => tracing::warn!(consumer = %self.name, source, code = ?s.code(), "acknowledging events failed"),
+                    Err(s) => {
+                        tracing::warn!(consumer = %self.name, source, code = ?s.code(), "acknowledging events failed")
+                    }
                 }
                 last_ack = Instant::now();
             }
@@ -165,7 +167,9 @@ where
             match self.apply_once(delivery, cursor, attempt).await {
                 Ok(outcome) => {
                     match outcome {
-                        Outcome::Parked => tracing::warn!(consumer = %self.name, event_id = %envelope.event_id, event_type = %envelope.event_type, "event parked"),
+                        Outcome::Parked => {
+                            tracing::warn!(consumer = %self.name, event_id = %envelope.event_id, event_type = %envelope.event_type, "event parked")
+                        }
                         Outcome::Applied | Outcome::Duplicate => {}
                     }
                     return Ok(cursor);
@@ -235,12 +239,11 @@ async fn lock_cursor(conn: &mut PgConnection, source: &str) -> Result<Cursor, sq
     .bind(source)
     .execute(&mut *conn)
     .await?;
-    let row = sqlx::query(
-        "SELECT tx_id::text, position FROM event_cursor WHERE source = $1 FOR UPDATE",
-    )
-    .bind(source)
-    .fetch_one(&mut *conn)
-    .await?;
+    let row =
+        sqlx::query("SELECT tx_id::text, position FROM event_cursor WHERE source = $1 FOR UPDATE")
+            .bind(source)
+            .fetch_one(&mut *conn)
+            .await?;
     Cursor::from_row(row.try_get(0)?, row.try_get(1)?)
 }
 
@@ -303,15 +306,23 @@ fn timestamp(t: chrono::DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
-fn parked_from_row<D: Delivery>(
+/// Every service's StreamEventsResponse carries the envelope as field 1: enough to list
+/// parked events of any source without knowing its payload type.
+#[derive(Clone, PartialEq, prost::Message)]
+struct EnvelopeOnly {
+    #[prost(message, optional, tag = "1")]
+    envelope: Option<dealernet_proto::types::v1::EventEnvelope>,
+}
+
+fn parked_from_row(
     row: &sqlx::postgres::PgRow,
 ) -> Result<dealernet_proto::types::v1::ParkedEvent, sqlx::Error> {
     let bytes: Vec<u8> = row.try_get("delivery")?;
-    let delivery = D::decode(bytes.as_slice())
+    let delivery = EnvelopeOnly::decode(bytes.as_slice())
         .map_err(|e| sqlx::Error::Decode(format!("parked delivery: {e}").into()))?;
     Ok(dealernet_proto::types::v1::ParkedEvent {
         source: row.try_get("source")?,
-        envelope: delivery.envelope().cloned(),
+        envelope: delivery.envelope,
         error: row.try_get("error")?,
         attempts: row.try_get("attempts")?,
         park_time: Some(timestamp(row.try_get("parked_at")?)),
@@ -321,21 +332,21 @@ fn parked_from_row<D: Delivery>(
 
 const PARKED_COLUMNS: &str = "source, delivery, error, attempts, parked_at, last_attempt_at";
 
-/// The parked events of `source`, oldest first; `D` is that source's delivery type.
-pub async fn list_parked<D: Delivery>(
+/// The parked events of `source` (of every source when empty), oldest first.
+pub async fn list_parked(
     pool: &PgPool,
     source: &str,
     limit: usize,
 ) -> Result<Vec<dealernet_proto::types::v1::ParkedEvent>, sqlx::Error> {
     let rows = sqlx::query(&format!(
-        "SELECT {PARKED_COLUMNS} FROM parked_event WHERE source = $1 \
+        "SELECT {PARKED_COLUMNS} FROM parked_event WHERE ($1 = '' OR source = $1) \
          ORDER BY parked_at, event_id LIMIT $2"
     ))
     .bind(source)
     .bind(limit as i64)
     .fetch_all(pool)
     .await?;
-    rows.iter().map(parked_from_row::<D>).collect()
+    rows.iter().map(parked_from_row).collect()
 }
 
 /// The outcome of [`retry_parked`].
@@ -346,7 +357,7 @@ pub enum ParkedRetry {
     /// Applied and removed.
     Applied,
     /// Failed again: still parked, with the new error.
-    StillParked(dealernet_proto::types::v1::ParkedEvent),
+    StillParked(Box<dealernet_proto::types::v1::ParkedEvent>),
 }
 
 /// Applies a parked event again; removes it when it applies.
@@ -395,7 +406,7 @@ pub async fn retry_parked<A: Apply>(
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(ParkedRetry::StillParked(parked_from_row::<A::Delivery>(&row)?))
+            Ok(ParkedRetry::StillParked(Box::new(parked_from_row(&row)?)))
         }
     }
 }

@@ -11,12 +11,13 @@
 
 mod consumer;
 mod outbox;
+pub mod rpc;
 mod source;
 mod stream;
 
 pub use consumer::{Apply, ApplyError, Consumer, ParkedRetry, list_parked, retry_parked};
 pub use outbox::{NewEvent, Outbox, PruneSettings, StoredEvent, ack, append, published};
-pub use source::{Delivery, EventSource, Source};
+pub use source::{Delivery, EventSource, Source, StreamResponse};
 pub use stream::{StreamItem, StreamRequest};
 
 use crate::error::FieldViolations;
@@ -93,12 +94,12 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_order() {
-        let a = Cursor::parse("17.3", "c").unwrap();
-        let b = Cursor::parse("17.40", "c").unwrap();
-        let c = Cursor::parse("18.1", "c").unwrap();
+        let a = Cursor::parse("17.3", "c").expect("a cursor");
+        let b = Cursor::parse("17.40", "c").expect("a cursor");
+        let c = Cursor::parse("18.1", "c").expect("a cursor");
         assert!(Cursor::START < a && a < b && b < c);
-        assert_eq!(Cursor::parse(&b.encode(), "c").unwrap(), b);
-        assert_eq!(Cursor::parse("", "c").unwrap(), Cursor::START);
+        assert_eq!(Cursor::parse(&b.encode(), "c").expect("a cursor"), b);
+        assert_eq!(Cursor::parse("", "c").expect("a cursor"), Cursor::START);
         for bad in ["x", "1", "1.", ".1", "-1.2", "1.-2", "0.5", "1.2.3"] {
             assert!(Cursor::parse(bad, "c").is_err(), "{bad}");
         }

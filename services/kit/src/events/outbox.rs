@@ -238,8 +238,8 @@ impl Outbox {
     /// Prunes events older than the retention that every consumer has passed; the number
     /// deleted.
     pub async fn prune_once(&self, retention: Duration) -> Result<u64, sqlx::Error> {
-        let before = Utc::now()
-            - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+        let before =
+            Utc::now() - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
         let mut total = 0;
         loop {
             let done = sqlx::query(include_str!("prune.sql"))

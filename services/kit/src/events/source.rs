@@ -21,6 +21,13 @@ pub trait Delivery: prost::Message + Default + Send + Sync + 'static {
     fn checkpoint_cursor(&self) -> &str;
 }
 
+/// A message of some service's StreamEvents, as the publisher builds it.
+pub trait StreamResponse: Sized + Send + 'static {
+    /// An event: its envelope and the payload as stored (the service's event message).
+    fn event(envelope: EventEnvelope, payload: &[u8]) -> Result<Self, prost::DecodeError>;
+    fn checkpoint(cursor: String) -> Self;
+}
+
 /// Where a consumer reads a stream from.
 pub trait EventSource: Send + Sync + 'static {
     type Delivery: Delivery;
@@ -34,8 +41,11 @@ pub trait EventSource: Send + Sync + 'static {
         consumer: &str,
     ) -> impl Future<Output = Result<Streaming<Self::Delivery>, Status>> + Send;
     /// Tells the publisher `consumer` has applied everything up to `cursor`.
-    fn ack(&self, consumer: &str, cursor: Cursor)
-    -> impl Future<Output = Result<(), Status>> + Send;
+    fn ack(
+        &self,
+        consumer: &str,
+        cursor: Cursor,
+    ) -> impl Future<Output = Result<(), Status>> + Send;
 }
 
 /// A publishing service reached over gRPC; `C` is its generated client.
@@ -77,13 +87,30 @@ fn service_principal(organization: &str) -> Result<Principal, String> {
 }
 
 macro_rules! event_source {
-    ($module:ident, $cmod:ident :: $client:ident, $name:literal) => {
+    ($module:ident, $cmod:ident :: $client:ident, $event:ident, $name:literal) => {
         impl Delivery for dealernet_proto::$module::v1::StreamEventsResponse {
             fn envelope(&self) -> Option<&EventEnvelope> {
                 self.envelope.as_ref()
             }
             fn checkpoint_cursor(&self) -> &str {
                 &self.checkpoint_cursor
+            }
+        }
+
+        impl StreamResponse for dealernet_proto::$module::v1::StreamEventsResponse {
+            fn event(envelope: EventEnvelope, payload: &[u8]) -> Result<Self, prost::DecodeError> {
+                Ok(Self {
+                    envelope: Some(envelope),
+                    event: Some(<dealernet_proto::$module::v1::$event as prost::Message>::decode(payload)?),
+                    checkpoint_cursor: String::new(),
+                })
+            }
+            fn checkpoint(cursor: String) -> Self {
+                Self {
+                    envelope: None,
+                    event: None,
+                    checkpoint_cursor: cursor,
+                }
             }
         }
 
@@ -135,5 +162,15 @@ macro_rules! event_source {
     };
 }
 
-event_source!(vehicles, vehicle_service_client::VehicleServiceClient, "vehicles");
-event_source!(customers, customer_service_client::CustomerServiceClient, "customers");
+event_source!(
+    vehicles,
+    vehicle_service_client::VehicleServiceClient,
+    VehicleServiceEvent,
+    "vehicles"
+);
+event_source!(
+    customers,
+    customer_service_client::CustomerServiceClient,
+    CustomerServiceEvent,
+    "customers"
+);

@@ -72,7 +72,10 @@ impl StreamRequest {
                 v.append(e);
             }
             if outlet.is_some() {
-                v.add("consumer", "only head office and systems register consumers");
+                v.add(
+                    "consumer",
+                    "only head office and systems register consumers",
+                );
             }
         }
         if !v.is_empty() {
@@ -152,12 +155,19 @@ impl Outbox {
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "reading the outbox failed");
-                crate::error::unavailable("EVENTS_UNAVAILABLE", "the event stream broke off; resume from the last cursor")
+                crate::error::unavailable(
+                    "EVENTS_UNAVAILABLE",
+                    "the event stream broke off; resume from the last cursor",
+                )
             })?;
             let full = batch.events.len() == BATCH;
             for event in batch.events {
                 cursor = event.cursor;
-                if sender.send(respond(StreamItem::Event(event))).await.is_err() {
+                if sender
+                    .send(respond(StreamItem::Event(event)))
+                    .await
+                    .is_err()
+                {
                     return Ok(());
                 }
             }

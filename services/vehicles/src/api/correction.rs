@@ -130,6 +130,7 @@ impl Service {
         }
         let rollback = take_reading(
             &mut tx,
+            principal,
             &mut vehicle,
             at,
             req.km,
@@ -203,14 +204,18 @@ impl Service {
 
 /// Stores an odometer reading and brings the vehicle's latest reading and rollback flag
 /// up to date (the caller holds the vehicle's lock); true when it reveals a rollback.
+/// Records a reading by `principal`'s organisation (`recorded_by`, when it reports for
+/// another, like a station on its repair order); a suspected rollback is published.
 pub(super) async fn take_reading(
     tx: &mut sqlx::PgConnection,
+    principal: &Principal,
     vehicle: &mut crate::domain::vehicle::Vehicle,
     at: chrono::DateTime<chrono::Utc>,
     km: i64,
     source: &str,
     recorded_by: &str,
 ) -> Result<bool> {
+    let previous_km = vehicle.odometer_km;
     let rollback =
         store::vehicle::add_odometer_reading(&mut *tx, &vehicle.vin, at, km, source, recorded_by)
             .await?;
@@ -218,6 +223,10 @@ pub(super) async fn take_reading(
         .await?
         .unwrap_or(km);
     vehicle.odometer_rollback_suspected |= rollback;
+    if rollback {
+        crate::events::odometer_rollback_suspected(tx, principal, vehicle, km, previous_km, at)
+            .await?;
+    }
     Ok(rollback)
 }
 

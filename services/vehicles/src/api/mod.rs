@@ -3,6 +3,7 @@
 
 mod catalogue;
 mod correction;
+mod events;
 mod feed;
 mod listing;
 mod production_feed;
@@ -13,6 +14,8 @@ mod repair_view;
 mod sale;
 mod stock;
 mod vehicle;
+
+pub(crate) use vehicle::state_to_proto;
 
 use dealernet_kit::{
     auth::Principal,
@@ -500,6 +503,52 @@ impl VehicleService for Service {
         let principal = Principal::of(&request)?.clone();
         Ok(Response::new(
             self.get_recall_progress(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    type StreamEventsStream = tokio_stream::wrappers::ReceiverStream<
+        std::result::Result<pb::StreamEventsResponse, Status>,
+    >;
+
+    async fn stream_events(
+        &self,
+        request: Request<pb::StreamEventsRequest>,
+    ) -> std::result::Result<Response<Self::StreamEventsStream>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.stream_events(&principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn ack_events(
+        &self,
+        request: Request<pb::AckEventsRequest>,
+    ) -> std::result::Result<Response<pb::AckEventsResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.ack_events(&principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_parked_events(
+        &self,
+        request: Request<pb::ListParkedEventsRequest>,
+    ) -> std::result::Result<Response<pb::ListParkedEventsResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.list_parked_events(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn retry_parked_event(
+        &self,
+        request: Request<pb::RetryParkedEventRequest>,
+    ) -> std::result::Result<Response<pb::RetryParkedEventResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.retry_parked_event(&principal, request.into_inner())
                 .await?,
         ))
     }

@@ -120,6 +120,7 @@ impl Service {
         store::repair::insert(&mut tx, &order).await?;
         let rollback = take_reading(
             &mut tx,
+            principal,
             &mut vehicle,
             now,
             req.odometer_km,
@@ -413,6 +414,14 @@ impl Service {
         order.version += 1;
         order.update_time = now;
         store::repair::update(&mut tx, &order).await?;
+        if let (Status::Closed, Some(totals)) = (to, order.totals.as_ref()) {
+            let model = store::vehicle::load(&mut tx, &order.vin, false)
+                .await?
+                .map(|v| v.model_code)
+                .unwrap_or_default();
+            crate::events::repair_order_closed(&mut tx, principal, &order, &model, &lines, totals)
+                .await?;
+        }
         let response = pb::SetRepairOrderStatusResponse {
             repair_order: Some(order_to_proto(&order, &lines)),
         };

@@ -49,11 +49,12 @@ impl Service {
             v.add("price.minor_units", "must be positive");
         }
         let sales_person = short_text(&mut v, "sales_person", &req.sales_person);
-        let sale_type = match pb::SaleType::try_from(req.sale_type) {
-            Ok(pb::SaleType::Retail) => "RETAIL",
-            Ok(pb::SaleType::Fleet) => "FLEET",
-            Ok(pb::SaleType::Demo) => "DEMO",
-            _ => {
+        let sale_kind = pb::SaleType::try_from(req.sale_type).unwrap_or_default();
+        let sale_type = match sale_kind {
+            pb::SaleType::Retail => "RETAIL",
+            pb::SaleType::Fleet => "FLEET",
+            pb::SaleType::Demo => "DEMO",
+            pb::SaleType::Unspecified => {
                 v.add("sale_type", "required: one of the SALE_TYPE_* values");
                 ""
             }
@@ -129,6 +130,7 @@ impl Service {
             sold_at: now,
         };
         store::vehicle::insert_sale(&mut tx, &sale).await?;
+        crate::events::vehicle_sold(&mut tx, principal, &vehicle, &sale, sale_kind).await?;
         store::vehicle::add_owner(&mut tx, &vin, buyer, now.date_naive()).await?;
         let response = pb::SellVehicleResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),

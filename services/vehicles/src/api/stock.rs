@@ -180,6 +180,7 @@ impl Service {
             details,
         };
         store::vehicle::append_event(tx, &v.vin, &event).await?;
+        crate::events::vehicle_changed(tx, actor.0, v, action, &event.details, now).await?;
         Ok(())
     }
 

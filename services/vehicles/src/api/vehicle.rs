@@ -30,7 +30,7 @@ pub(super) fn timestamp(t: chrono::DateTime<Utc>) -> Timestamp {
     }
 }
 
-pub(super) fn state_to_proto(s: State) -> pb::VehicleState {
+pub(crate) fn state_to_proto(s: State) -> pb::VehicleState {
     match s {
         State::Produced => pb::VehicleState::Produced,
         State::InTransit => pb::VehicleState::InTransit,
