@@ -129,6 +129,7 @@ impl Platform {
         let peers = wiring::Peers {
             customers: url_of(&config.customers_url, ServiceKind::Customers).unwrap_or_default(),
             dealers: url_of(&config.dealers_url, ServiceKind::Dealers).unwrap_or_default(),
+            vehicles: url_of(&config.vehicles_url, ServiceKind::Vehicles),
             // Follow-up calls go to the configured call center, else to this process's own.
             callcenter: config.callcenter_url.clone().or_else(|| {
                 backends

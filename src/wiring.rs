@@ -24,6 +24,9 @@ const PRUNE_EVERY: Duration = Duration::from_secs(600);
 pub struct Peers {
     pub customers: String,
     pub dealers: String,
+    /// `None`: the vehicle service's events are not consumed here (no URL configured and
+    /// not in this process).
+    pub vehicles: Option<String>,
     /// `None`: vehicles schedules no follow-up calls after repairs.
     pub callcenter: Option<String>,
 }

@@ -9,6 +9,7 @@ use chrono::Utc;
 use prost::Message;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio::time::Instant;
+use tokio_stream::StreamExt;
 use uuid::Uuid;
 
 use super::{Cursor, Delivery, EventSource};
@@ -123,11 +124,8 @@ where
         let mut position = after;
         let mut acked = after;
         let mut last_ack = Instant::now();
-        while let Some(delivery) = stream
-            .message()
-            .await
-            .map_err(|s| format!("{}: {}", s.code(), s.message()))?
-        {
+        while let Some(delivery) = stream.next().await {
+            let delivery = delivery.map_err(|s| format!("{}: {}", s.code(), s.message()))?;
             position = if delivery.checkpoint_cursor().is_empty() {
                 self.deliver(&delivery).await?
             } else {

@@ -17,7 +17,7 @@ mod stream;
 
 pub use consumer::{Apply, ApplyError, Consumer, ParkedRetry, list_parked, retry_parked};
 pub use outbox::{NewEvent, Outbox, PruneSettings, StoredEvent, ack, append, published};
-pub use source::{Delivery, EventSource, Source, StreamResponse};
+pub use source::{Deliveries, Delivery, EventSource, Source, StreamResponse};
 pub use stream::{StreamItem, StreamRequest};
 
 use crate::error::FieldViolations;

@@ -1,11 +1,12 @@
 //! Another service's event stream, as a consumer reads it: a gRPC client presenting the
 //! consuming service's own short-lived `system` token.
 
-use std::future::Future;
+use std::{future::Future, pin::Pin};
 
 use dealernet_proto::types::v1::EventEnvelope;
 use secrecy::SecretString;
-use tonic::{Request, Status, Streaming, transport::Channel};
+use tokio_stream::Stream;
+use tonic::{Request, Status, transport::Channel};
 
 use super::Cursor;
 use crate::auth::{Principal, Role, TokenKeys};
@@ -28,6 +29,9 @@ pub trait StreamResponse: Sized + Send + 'static {
     fn checkpoint(cursor: String) -> Self;
 }
 
+/// An open stream of deliveries.
+pub type Deliveries<D> = Pin<Box<dyn Stream<Item = Result<D, Status>> + Send>>;
+
 /// Where a consumer reads a stream from.
 pub trait EventSource: Send + Sync + 'static {
     type Delivery: Delivery;
@@ -39,7 +43,7 @@ pub trait EventSource: Send + Sync + 'static {
         after: Cursor,
         types: &[&'static str],
         consumer: &str,
-    ) -> impl Future<Output = Result<Streaming<Self::Delivery>, Status>> + Send;
+    ) -> impl Future<Output = Result<Deliveries<Self::Delivery>, Status>> + Send;
     /// Tells the publisher `consumer` has applied everything up to `cursor`.
     fn ack(
         &self,
@@ -141,13 +145,14 @@ macro_rules! event_source {
                 after: Cursor,
                 types: &[&'static str],
                 consumer: &str,
-            ) -> Result<Streaming<Self::Delivery>, Status> {
+            ) -> Result<Deliveries<Self::Delivery>, Status> {
                 let request = self.authorized(dealernet_proto::$module::v1::StreamEventsRequest {
                     after_cursor: after.encode(),
                     event_types: types.iter().map(|t| (*t).to_owned()).collect(),
                     consumer: consumer.to_owned(),
                 })?;
-                Ok(self.client.clone().stream_events(request).await?.into_inner())
+                let stream = self.client.clone().stream_events(request).await?.into_inner();
+                Ok(Box::pin(stream))
             }
 
             async fn ack(&self, consumer: &str, cursor: Cursor) -> Result<(), Status> {
