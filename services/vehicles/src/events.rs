@@ -40,17 +40,16 @@ fn customer_name(id: Option<uuid::Uuid>) -> String {
     id.map(|c| format!("customers/{c}")).unwrap_or_default()
 }
 
-async fn publish(
-    conn: &mut PgConnection,
+fn event(
     principal: &Principal,
     (aggregate_type, aggregate_id): (&'static str, String),
     event_type: &'static str,
     kind: Kind,
     outlets: &[&str],
     at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> NewEvent {
     let message = pb::VehicleServiceEvent { kind: Some(kind) };
-    let event = NewEvent::new(
+    NewEvent::new(
         aggregate_type,
         aggregate_id,
         event_type,
@@ -58,7 +57,19 @@ async fn publish(
         actor(principal),
         at,
     )
-    .about_outlets(outlets.iter().copied());
+    .about_outlets(outlets.iter().copied())
+}
+
+async fn publish(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    aggregate: (&'static str, String),
+    event_type: &'static str,
+    kind: Kind,
+    outlets: &[&str],
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let event = event(principal, aggregate, event_type, kind, outlets, at);
     events::append(conn, &event).await?;
     Ok(())
 }
@@ -72,6 +83,31 @@ pub async fn vehicle_changed(
     details: &[(String, String)],
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    events::append(conn, &changed(principal, v, action, details, at)).await?;
+    Ok(())
+}
+
+/// The timeline entries of a batch (the production feed's), in one statement.
+pub async fn vehicles_changed(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    entries: &[(&Vehicle, &str, Vec<(String, String)>)],
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let batch: Vec<NewEvent> = entries
+        .iter()
+        .map(|(v, action, details)| changed(principal, v, action, details, at))
+        .collect();
+    events::append_many(conn, &batch).await
+}
+
+fn changed(
+    principal: &Principal,
+    v: &Vehicle,
+    action: &str,
+    details: &[(String, String)],
+    at: DateTime<Utc>,
+) -> NewEvent {
     let kind = Kind::VehicleChanged(pb::VehicleChanged {
         vehicle: format!("vehicles/{}", v.vin),
         action: action.to_owned(),
@@ -82,8 +118,7 @@ pub async fn vehicle_changed(
         details: details.iter().cloned().collect(),
     });
     let about = ("vehicle", format!("vehicles/{}", v.vin));
-    publish(
-        conn,
+    event(
         principal,
         about,
         "VehicleChanged",
@@ -91,7 +126,6 @@ pub async fn vehicle_changed(
         &[&v.holder_outlet],
         at,
     )
-    .await
 }
 
 /// A sale, with its list price when the model had one in the sale's currency.

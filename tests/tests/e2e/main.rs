@@ -9,6 +9,7 @@ mod customers;
 mod dealers;
 mod duplicates;
 mod erasure;
+mod events;
 mod feed;
 mod gateway;
 mod hotline;

@@ -16,7 +16,9 @@ mod source;
 mod stream;
 
 pub use consumer::{Apply, ApplyError, Consumer, ParkedRetry, list_parked, retry_parked};
-pub use outbox::{NewEvent, Outbox, PruneSettings, StoredEvent, ack, append, published};
+pub use outbox::{
+    NewEvent, Outbox, PruneSettings, StoredEvent, ack, append, append_many, published,
+};
 pub use source::{Deliveries, Delivery, EventSource, Source, StreamResponse};
 pub use stream::{StreamItem, StreamRequest};
 

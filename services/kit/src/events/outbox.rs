@@ -88,6 +88,46 @@ pub async fn append(conn: &mut PgConnection, event: &NewEvent) -> Result<Uuid, s
     Ok(id)
 }
 
+/// Writes `events` in one statement (a batch feed's), on the transaction of their change.
+pub async fn append_many(conn: &mut PgConnection, events: &[NewEvent]) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let call = crate::server::CallContext::current();
+    let traceparent = crate::telemetry::propagation::current_traceparent()
+        .or_else(|| call.as_ref().and_then(|c| c.traceparent.clone()))
+        .unwrap_or_default();
+    let col = |f: fn(&NewEvent) -> String| events.iter().map(f).collect::<Vec<String>>();
+    let ids: Vec<Uuid> = events.iter().map(|_| Uuid::now_v7()).collect();
+    let payloads: Vec<&[u8]> = events.iter().map(|e| e.payload.as_slice()).collect();
+    let times: Vec<DateTime<Utc>> = events.iter().map(|e| e.occurred_at).collect();
+    // One outlet per event at most here (arrays of arrays must be rectangular).
+    let outlets = col(|e| e.outlets.first().cloned().unwrap_or_default());
+    sqlx::query(
+        "INSERT INTO outbox_event (event_id, aggregate_type, aggregate_id, event_type, payload, \
+         outlets, occurred_at, actor, request_id, traceparent) \
+         SELECT id, atype, aid, etype, payload, \
+                CASE WHEN outlet = '' THEN '{}'::text[] ELSE ARRAY[outlet] END, at, actor, $9, $10 \
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], \
+                     $7::timestamptz[], $8::text[]) \
+              AS u(id, atype, aid, etype, payload, outlet, at, actor) \
+         ORDER BY id",
+    )
+    .bind(&ids)
+    .bind(col(|e| e.aggregate_type.to_owned()))
+    .bind(col(|e| e.aggregate_id.clone()))
+    .bind(col(|e| e.event_type.to_owned()))
+    .bind(&payloads)
+    .bind(&outlets)
+    .bind(&times)
+    .bind(col(|e| e.actor.clone()))
+    .bind(call.map(|c| c.request_id).unwrap_or_default())
+    .bind(traceparent)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// An event as read back from the outbox.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {

@@ -77,7 +77,7 @@ pub async fn ack_events(
         .map_err(|e| v.append(e))
         .unwrap_or_default();
     if !v.is_empty() {
-        return Err(invalid_argument("INVALID_ACK", &v));
+        return Err(invalid_argument("INVALID_ARGUMENT", &v));
     }
     let at = super::ack(pool, consumer, cursor)
         .await
@@ -111,7 +111,7 @@ pub async fn list_parked_events(
         );
     }
     if !v.is_empty() {
-        return Err(invalid_argument("INVALID_PARKED_QUERY", &v));
+        return Err(invalid_argument("INVALID_ARGUMENT", &v));
     }
     let limit = if page_size == 0 {
         DEFAULT_PARKED_PAGE
@@ -139,7 +139,7 @@ pub fn retry_request(
         .map_err(|_| v.add("event_id", "must be the UUID of a parked event"))
         .unwrap_or_default();
     if !v.is_empty() {
-        return Err(invalid_argument("INVALID_RETRY", &v));
+        return Err(invalid_argument("INVALID_ARGUMENT", &v));
     }
     Ok(id)
 }

@@ -79,7 +79,7 @@ impl StreamRequest {
             }
         }
         if !v.is_empty() {
-            return Err(crate::error::invalid_argument("INVALID_STREAM_REQUEST", &v));
+            return Err(crate::error::invalid_argument("INVALID_ARGUMENT", &v));
         }
         Ok(StreamRequest {
             after,
@@ -140,6 +140,7 @@ impl Outbox {
     {
         let mut cursor = request.after;
         let mut checkpointed = request.after;
+        let mut caught_up = false;
         loop {
             // Armed before reading, so a commit between the read and the wait still wakes.
             let woken = outbox::WAKE.notified();
@@ -163,6 +164,7 @@ impl Outbox {
             let full = batch.events.len() == BATCH;
             for event in batch.events {
                 cursor = event.cursor;
+                checkpointed = checkpointed.max(cursor);
                 if sender
                     .send(respond(StreamItem::Event(event)))
                     .await
@@ -174,8 +176,11 @@ impl Outbox {
             if full {
                 continue;
             }
-            checkpointed = checkpointed.max(cursor);
-            if let Some(high_water) = batch.high_water.filter(|h| *h > checkpointed) {
+            // Caught up. A checkpoint says so the first time, and afterwards whenever
+            // events that did not match (or other outlets') moved the high-water mark.
+            let high_water = batch.high_water.unwrap_or(cursor).max(cursor);
+            if high_water > checkpointed || !caught_up {
+                caught_up = true;
                 cursor = high_water;
                 checkpointed = high_water;
                 if sender

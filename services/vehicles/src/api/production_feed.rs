@@ -228,6 +228,19 @@ impl Service {
             .filter(|v| inserted.contains(v.vin.as_str()))
             .collect();
         if !new.is_empty() {
+            let action = Action::RegisterProduction.as_str();
+            let entries: Vec<_> = new
+                .iter()
+                .map(|v| {
+                    let details = vec![
+                        ("plant".to_owned(), v.plant.clone()),
+                        ("line".to_owned(), v.line.clone()),
+                        ("model".to_owned(), v.model_code.clone()),
+                    ];
+                    (*v, action, details)
+                })
+                .collect();
+            crate::events::vehicles_changed(&mut tx, principal, &entries, crate::now()).await?;
             store::recall::add_built_many(
                 &mut tx,
                 &new.iter().map(|v| v.vin.to_string()).collect::<Vec<_>>(),

@@ -212,6 +212,15 @@ impl Service {
             ],
         };
         store::vehicle::append_event(&mut tx, &vin, &event).await?;
+        crate::events::vehicle_changed(
+            &mut tx,
+            principal,
+            &vehicle,
+            &event.action,
+            &event.details,
+            now,
+        )
+        .await?;
         store::recall::add_built(&mut tx, &vin, &vehicle.model_code, vehicle.built_at).await?;
         let response = pb::RegisterProductionResponse {
             vehicle: Some(vehicle_to_proto(&vehicle)),
