@@ -87,11 +87,14 @@ pub async fn vehicle_changed(
     Ok(())
 }
 
+/// A timeline entry: the vehicle after it, the action, its details.
+pub type TimelineEntry<'a> = (&'a Vehicle, &'a str, Vec<(String, String)>);
+
 /// The timeline entries of a batch (the production feed's), in one statement.
 pub async fn vehicles_changed(
     conn: &mut PgConnection,
     principal: &Principal,
-    entries: &[(&Vehicle, &str, Vec<(String, String)>)],
+    entries: &[TimelineEntry<'_>],
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let batch: Vec<NewEvent> = entries
