@@ -130,13 +130,6 @@ impl Platform {
             customers: url_of(&config.customers_url, ServiceKind::Customers).unwrap_or_default(),
             dealers: url_of(&config.dealers_url, ServiceKind::Dealers).unwrap_or_default(),
             vehicles: url_of(&config.vehicles_url, ServiceKind::Vehicles),
-            // Follow-up calls go to the configured call center, else to this process's own.
-            callcenter: config.callcenter_url.clone().or_else(|| {
-                backends
-                    .contains(&ServiceKind::Callcenter)
-                    .then(|| local(ServiceKind::Callcenter))
-                    .flatten()
-            }),
         };
         // One registry for every server of the process; the endpoint is bound now, so
         // that a bad metrics_addr fails the start like a bad listen_addr does.

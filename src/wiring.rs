@@ -27,8 +27,6 @@ pub struct Peers {
     /// `None`: the vehicle service's events are not consumed here (no URL configured and
     /// not in this process).
     pub vehicles: Option<String>,
-    /// `None`: vehicles schedules no follow-up calls after repairs.
-    pub callcenter: Option<String>,
 }
 
 /// Adds `service` to `server`, pushing its background tasks onto `background`; its pool
@@ -78,12 +76,39 @@ pub async fn add(
             let hotline = dealernet_callcenter::Service::new(
                 pool(dealernet_callcenter::SCHEMA).await?,
                 &config.secrets,
-                &peers.customers,
-                &peers.dealers,
+                (&peers.customers, &peers.dealers, peers.vehicles.as_deref()),
                 clock.clone(),
+                events_poll,
             )
             .map_err(anyhow::Error::msg)?;
             background.push(tokio::spawn(hotline.clone().run_sla_sweeper()));
+            background.push(tokio::spawn(hotline.outbox().run_pruning(pruning)));
+            let secret = || config.secrets.jwt_secret.clone();
+            let erasures = Source::customers(&peers.customers, secret(), "CALLCENTER")
+                .map_err(anyhow::Error::msg)?;
+            background.push(tokio::spawn(
+                Consumer::new(
+                    dealernet_callcenter::erasures::CONSUMER,
+                    erasures,
+                    dealernet_callcenter::erasures::Erasures,
+                    hotline.pool(),
+                )
+                .run(),
+            ));
+            if let Some(vehicles) = &peers.vehicles {
+                let source = Source::vehicles(vehicles, secret(), "CALLCENTER")
+                    .map_err(anyhow::Error::msg)?;
+                let outreach = dealernet_callcenter::api::Outreach::new(hotline.clone());
+                background.push(tokio::spawn(
+                    Consumer::new(
+                        dealernet_callcenter::api::OUTREACH_CONSUMER,
+                        source,
+                        outreach,
+                        hotline.pool(),
+                    )
+                    .run(),
+                ));
+            }
             server.add_service(hotline.into_server(auth))
         }
         ServiceKind::Vehicles => {
@@ -92,7 +117,6 @@ pub async fn add(
                 &config.secrets,
                 &peers.customers,
                 &peers.dealers,
-                peers.callcenter.as_deref(),
                 events_poll,
             )
             .map_err(anyhow::Error::msg)?;

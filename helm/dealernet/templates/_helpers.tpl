@@ -20,16 +20,18 @@ customers vehicles callcenter dealers gateway
 
 {{/*
 The services a component calls (its DEALERNET_<SVC>_URL settings, from
-services/kit/src/config.rs and src/wiring.rs): callcenter asks the registry and the
-dealer network; vehicles asks those and the call center (follow-up calls after
-repairs); the gateway routes to all four. NetworkPolicies are derived from it too.
+services/kit/src/config.rs and src/wiring.rs): vehicles asks the registry and the
+dealer network and reads the registry's events; callcenter asks those and reads the
+vehicle service's and the registry's events; the registry reads the vehicle service's
+events (customer value); the gateway routes to all four. NetworkPolicies are derived
+from it too.
 */}}
 {{- define "dealernet.peers" -}}
 {{- $peers := dict
-    "customers" ""
+    "customers" "vehicles"
     "dealers" ""
-    "callcenter" "customers dealers"
-    "vehicles" "customers dealers callcenter"
+    "callcenter" "customers dealers vehicles"
+    "vehicles" "customers dealers"
     "gateway" "customers vehicles callcenter dealers" -}}
 {{- index $peers . -}}
 {{- end -}}

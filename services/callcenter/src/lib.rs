@@ -12,12 +12,17 @@ pub mod api;
 pub mod customers;
 pub mod dealers;
 pub mod domain;
+pub mod erasures;
 mod error;
+pub mod events;
 pub mod store;
+pub mod vehicles;
 
 use std::time::Duration;
 
-use dealernet_kit::{auth::Authenticate, clock::Clock, config::Secrets, paging::PageTokens};
+use dealernet_kit::{
+    auth::Authenticate, clock::Clock, config::Secrets, events::Outbox, paging::PageTokens,
+};
 use dealernet_proto::callcenter::v1::call_center_service_server::CallCenterServiceServer;
 use sqlx::{PgPool, migrate::Migrator};
 use tonic::service::interceptor::InterceptedService;
@@ -40,26 +45,46 @@ pub struct Service {
     page_tokens: PageTokens,
     registry: customers::Registry,
     network: dealers::Network,
+    /// `None`: no vehicle service to list recall campaigns' cars from.
+    fleet: Option<vehicles::Fleet>,
     clock: Clock,
+    outbox: Outbox,
 }
 
 impl Service {
     /// A service over a pool whose connections see the `callcenter` schema, asking the
-    /// registry at `customers_url` and the dealer network at `dealers_url`, on `clock`.
+    /// registry at `customers_url`, the dealer network at `dealers_url` and the vehicle
+    /// service at `vehicles_url` (recall campaigns' owners), on `clock`. Live event
+    /// streams look for other replicas' events every `events_poll`.
     pub fn new(
         pool: PgPool,
         secrets: &Secrets,
-        customers_url: &str,
-        dealers_url: &str,
+        peers: (&str, &str, Option<&str>),
         clock: Clock,
+        events_poll: Duration,
     ) -> Result<Service, String> {
+        let (customers_url, dealers_url, vehicles_url) = peers;
         Ok(Service {
+            outbox: Outbox::new(pool.clone(), events_poll),
+            fleet: vehicles_url
+                .map(|url| vehicles::Fleet::new(url, secrets.jwt_secret.clone()))
+                .transpose()?,
             pool,
             page_tokens: PageTokens::new(secrets.page_token_key.clone()),
             registry: customers::Registry::new(customers_url, secrets.jwt_secret.clone())?,
             network: dealers::Network::new(dealers_url, secrets.jwt_secret.clone())?,
             clock,
         })
+    }
+
+    /// The call center's outbox (for its pruning task).
+    pub fn outbox(&self) -> Outbox {
+        self.outbox.clone()
+    }
+
+    /// The pool (for the consumers the service runs).
+    pub fn pool(&self) -> PgPool {
+        self.pool.clone()
     }
 
     /// The tonic service, authenticating every call.

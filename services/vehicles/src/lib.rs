@@ -10,7 +10,6 @@ pub mod customers;
 pub mod domain;
 mod error;
 pub mod events;
-pub mod hotline;
 pub mod merges;
 pub mod outlets;
 pub mod store;
@@ -36,7 +35,6 @@ pub struct Service {
     reads: dealernet_kit::db::WarmReads,
     page_tokens: PageTokens,
     customers: customers::CustomerDirectory,
-    follow_ups: hotline::FollowUps,
     outlets: outlets::OutletDirectory,
     outbox: Outbox,
 }
@@ -44,15 +42,13 @@ pub struct Service {
 impl Service {
     /// A service over a pool whose connections see the `vehicles` schema, confirming
     /// customers with the registry at `customers_url`, outlets with the dealers service
-    /// at `dealers_url`, and asking the call center at `callcenter_url` (if any) for
-    /// follow-up calls after repairs. Live event streams look for other replicas' events
-    /// every `events_poll`.
+    /// at `dealers_url`. Live event streams look for other replicas' events every
+    /// `events_poll`.
     pub fn new(
         pool: PgPool,
         secrets: &Secrets,
         customers_url: &str,
         dealers_url: &str,
-        callcenter_url: Option<&str>,
         events_poll: std::time::Duration,
     ) -> Result<Service, String> {
         Ok(Service {
@@ -64,7 +60,6 @@ impl Service {
                 customers_url,
                 secrets.jwt_secret.clone(),
             )?,
-            follow_ups: hotline::FollowUps::new(callcenter_url, secrets.jwt_secret.clone())?,
             outlets: outlets::OutletDirectory::new(dealers_url, secrets.jwt_secret.clone())?,
         })
     }

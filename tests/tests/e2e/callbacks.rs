@@ -62,7 +62,7 @@ async fn attempt(
         .map(|r| r.into_inner().callback.expect("callback"))
 }
 
-async fn grant_surveys(platform: &TestPlatform, customer: &str) {
+pub(crate) async fn grant_surveys(platform: &TestPlatform, customer: &str) {
     platform
         .customers("CALLCENTER", Role::Agent)
         .set_consent(cpb::SetConsentRequest {
@@ -531,7 +531,7 @@ async fn resolved_cases_get_a_survey_call_and_answers_are_reported() {
 }
 
 #[tokio::test]
-async fn a_completed_repair_gets_its_follow_up_call() {
+async fn a_closed_repair_gets_its_follow_up_call() {
     use dealernet_proto::vehicles::v1 as vpb;
     let platform = TestPlatform::spawn().await;
     let (car, owner) = crate::repair::delivered_car(&platform, 701, "13800138701").await;
@@ -554,15 +554,16 @@ async fn a_completed_repair_gets_its_follow_up_call() {
     for (s, d) in [
         (vpb::RepairOrderStatus::InProgress, ""),
         (vpb::RepairOrderStatus::Completed, "Serviced"),
+        (vpb::RepairOrderStatus::Closed, ""),
     ] {
         crate::repair::set_status(&mut station, &order.name, s, d)
             .await
             .expect("move");
     }
-    // The hotline is asked in the background: wait for the call to appear.
+    // The call center consumes the RepairOrderClosed event: wait for the call.
     let mut agent = platform.callcenter("CALLCENTER", Role::Agent);
     let mut found = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..200 {
         found = agent
             .list_callbacks(pb::ListCallbacksRequest {
                 customer: owner.clone(),

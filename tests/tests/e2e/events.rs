@@ -89,7 +89,12 @@ async fn a_vehicle_s_events_stream_live_and_scoped_to_its_outlets() {
         .collect();
     assert_eq!(
         actions,
-        ["REGISTER_PRODUCTION", "DISPATCH_SHIPMENT", "RECEIVE_AT_DEALER", "SELL"]
+        [
+            "REGISTER_PRODUCTION",
+            "DISPATCH_SHIPMENT",
+            "RECEIVE_AT_DEALER",
+            "SELL"
+        ]
     );
     let sold: Vec<&pb::StreamEventsResponse> = events
         .iter()

@@ -18,6 +18,7 @@ mod list;
 mod merge;
 mod metrics;
 mod outlets;
+mod outreach;
 mod recall;
 mod relationships;
 mod repair;

@@ -193,9 +193,9 @@ impl Service {
         };
         store::case::insert(&mut tx, &case).await?;
         let name = format!("cases/{}", case.id);
-        let response = pb::OpenCaseResponse {
-            case: Some(case_to_proto(&case)),
-        };
+        let opened = case_to_proto(&case);
+        crate::events::case_opened(&mut tx, principal, &opened).await?;
+        let response = pb::OpenCaseResponse { case: Some(opened) };
         commit(tx, key.as_ref(), response, &name).await
     }
 

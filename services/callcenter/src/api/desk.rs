@@ -308,8 +308,10 @@ impl Service {
         };
         store::desk::insert_survey(&mut tx, &row).await?;
         let name = format!("surveyResponses/{}", row.id);
+        let answer = super::survey_list::survey_to_proto(&row);
+        crate::events::survey_completed(&mut tx, principal, &answer).await?;
         let response = pb::SubmitSurveyResponseResponse {
-            response: Some(super::survey_list::survey_to_proto(&row)),
+            response: Some(answer),
         };
         commit(tx, key.as_ref(), response, &name).await
     }

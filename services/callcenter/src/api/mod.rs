@@ -6,6 +6,8 @@ mod callback_view;
 mod case;
 mod case_view;
 mod desk;
+mod events;
+mod outreach;
 mod sla;
 mod survey_call;
 mod survey_list;
@@ -21,6 +23,8 @@ use prost::Message;
 use sqlx::PgConnection;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
+
+pub use outreach::{CONSUMER as OUTREACH_CONSUMER, Outreach};
 
 use crate::{Error, Service};
 
@@ -483,6 +487,52 @@ impl CallCenterService for Service {
         let principal = Principal::of(&request)?.clone();
         Ok(Response::new(
             self.count_complaints(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    type StreamEventsStream = tokio_stream::wrappers::ReceiverStream<
+        std::result::Result<pb::StreamEventsResponse, Status>,
+    >;
+
+    async fn stream_events(
+        &self,
+        request: Request<pb::StreamEventsRequest>,
+    ) -> std::result::Result<Response<Self::StreamEventsStream>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.stream_events(&principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn ack_events(
+        &self,
+        request: Request<pb::AckEventsRequest>,
+    ) -> std::result::Result<Response<pb::AckEventsResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.ack_events(&principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_parked_events(
+        &self,
+        request: Request<pb::ListParkedEventsRequest>,
+    ) -> std::result::Result<Response<pb::ListParkedEventsResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.list_parked_events(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn retry_parked_event(
+        &self,
+        request: Request<pb::RetryParkedEventRequest>,
+    ) -> std::result::Result<Response<pb::RetryParkedEventResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.retry_parked_event(&principal, request.into_inner())
                 .await?,
         ))
     }

@@ -179,3 +179,9 @@ event_source!(
     CustomerServiceEvent,
     "customers"
 );
+event_source!(
+    callcenter,
+    call_center_service_client::CallCenterServiceClient,
+    CallCenterServiceEvent,
+    "callcenter"
+);

@@ -380,6 +380,7 @@ impl Service {
         let next_page_token = self
             .page_tokens
             .next_page(&mut rows, size, &filters, |r| r.vin.clone());
+        let sees_owners = outlet.is_none();
         Ok(pb::ListAffectedVehiclesResponse {
             vehicles: rows
                 .into_iter()
@@ -393,6 +394,11 @@ impl Service {
                     repair_order: r
                         .repair_order
                         .map(|id| format!("repairOrders/{id}"))
+                        .unwrap_or_default(),
+                    owner: r
+                        .owner
+                        .filter(|_| sees_owners)
+                        .map(|id| format!("customers/{id}"))
                         .unwrap_or_default(),
                 })
                 .collect(),

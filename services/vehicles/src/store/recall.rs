@@ -300,6 +300,7 @@ pub struct Affected {
     pub completed_at: Option<DateTime<Utc>>,
     pub completed_by: Option<String>,
     pub repair_order: Option<Uuid>,
+    pub owner: Option<Uuid>,
 }
 
 /// The outlet answerable for a vehicle: its holder, else the outlet that sold it.
@@ -316,7 +317,7 @@ pub async fn affected(
 ) -> Result<Vec<Affected>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT rv.vin, v.model_code, {ANSWERABLE} AS outlet, rv.completed_at, rv.completed_by, \
-         rv.repair_order_id AS repair_order \
+         rv.repair_order_id AS repair_order, v.owner_id AS owner \
          FROM recall_vehicle rv JOIN vehicle v ON v.vin = rv.vin LEFT JOIN sale s ON s.vin = rv.vin \
          WHERE rv.campaign_code = $1 AND rv.vin > $2 \
            AND ($3::boolean IS NULL OR (rv.completed_at IS NOT NULL) = $3) \
