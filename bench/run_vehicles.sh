@@ -8,6 +8,8 @@
 #   stream-production  loadgen stream-production   | copy_production (COPY of the same
 #                      (ITEMS new vehicles)        | vehicle and timeline rows)
 #   repair-cycle       loadgen repair-cycle        | pgbench vehicle_repair_cycle.sql
+#                      while event_lag tails StreamEvents (RepairOrderClosed): the
+#                      commit-to-consumer lag at the cycle's full rate
 # Results: $WORK/results.md (and stdout). Exits 1 if any run failed (the table says which).
 #
 # Knobs (environment): VEHICLES, REPAIR_LINES, CUSTOMERS (0: no customers), CONC, CONNS,
@@ -58,6 +60,7 @@ start_dev() {
     PGPORT=$(sed -n 's/.*PostgreSQL running from .* on 127.0.0.1:\([0-9]*\).*/\1/p' dev.log)
     DEALER_TOKEN=$(sed -n 's/^ *DEALER_TOKEN=\([^ ]*\).*/\1/p' dev.log)
     STATION_TOKEN=$(sed -n 's/^ *STATION_TOKEN=\([^ ]*\).*/\1/p' dev.log)
+    HQ_TOKEN=$(sed -n 's/^ *HQ_TOKEN=\([^ ]*\).*/\1/p' dev.log)
     DB_URL=postgres://postgres@127.0.0.1:$PGPORT/postgres
     echo "dev up: gRPC $LISTEN, PostgreSQL 127.0.0.1:$PGPORT"
 }
@@ -209,7 +212,21 @@ for s in $SCENARIOS; do
     stream-production) stream_production ;;
     repair-cycle)
         LABEL="Repair cycle (7 RPCs), cycles/s"
+        "$BIN/event_lag" --addr "http://$LISTEN" --token "$HQ_TOKEN" --types RepairOrderClosed \
+            --warmup "$WARMUP" --duration "$DURATION" >event_lag.out 2>&1 &
+        LAG_PID=$!
         run_loadgen "$STATION_TOKEN" repair-cycle --station "$STATION"
+        if wait "$LAG_PID"; then
+            line=$(grep '^RESULT' event_lag.out)
+            lag() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
+            printf '| RepairOrderClosed commit-to-consumer lag, events/s | StreamEvents | %s | %s | %s | %s | %s | %s | events=%s |\n' \
+                "$(lag eps)" "$(lag p50)" "$(lag p90)" "$(lag p99)" "$(lag p999)" "$(lag max)" \
+                "$(lag events)" >>results.md
+        else
+            cat event_lag.out
+            printf '| RepairOrderClosed lag | StreamEvents | | | | | | | FAILED |\n' >>results.md
+            FAILED=1
+        fi
         run_pgbench_timed vehicle_repair_cycle.sql -D vehicles="$VEHICLES" -D station="$STATION"
         ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
