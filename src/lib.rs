@@ -243,13 +243,15 @@ impl Platform {
             Some(done) = tasks.join_next() => done.context("a server task").and_then(|r| r),
         };
         let _ = stop.send(());
+        // Background work first: its consumers hold event streams of these very servers,
+        // which a graceful shutdown would otherwise wait for.
+        for task in &self.background {
+            task.abort();
+        }
         while let Some(done) = tasks.join_next().await {
             if result.is_ok() {
                 result = done.context("a server task").and_then(|r| r);
             }
-        }
-        for task in self.background {
-            task.abort();
         }
         result
     }

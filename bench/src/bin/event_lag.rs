@@ -63,7 +63,10 @@ async fn main() -> anyhow::Result<()> {
         request
     };
     // Skip the backlog: read up to the first checkpoint, then tail from there.
-    let mut backlog = client.stream_events(open(String::new())).await?.into_inner();
+    let mut backlog = client
+        .stream_events(open(String::new()))
+        .await?
+        .into_inner();
     let mut start = String::new();
     while let Some(m) = backlog.message().await? {
         if !m.checkpoint_cursor.is_empty() {

@@ -32,11 +32,14 @@ pub struct RequestId(pub String);
 
 /// What a call's work may need to know about the call outside its handler's arguments:
 /// events written while serving it carry its request id and trace context.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct CallContext {
     pub request_id: String,
     /// The `traceparent` header the call came with.
     pub traceparent: Option<String>,
+    /// Turns true when the server starts shutting down: long-lived streams (StreamEvents)
+    /// end then, since a graceful shutdown waits for every call in flight.
+    pub draining: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 tokio::task_local! {
@@ -109,6 +112,7 @@ impl GrpcServer {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), tonic::transport::Error> {
+        let (drain, draining) = tokio::sync::watch::channel(false);
         let (health, health_service) = tonic_health::server::health_reporter();
         for name in &self.service_names {
             health
@@ -134,7 +138,7 @@ impl GrpcServer {
         tonic::transport::Server::builder()
             // Outermost: every call gets an id and a span, including shed ones, so that
             // refusals are logged with the id the client saw.
-            .layer(RequestContextLayer::new("services"))
+            .layer(RequestContextLayer::new("services").draining(draining))
             // Counted before the limit, so that shed calls are counted too.
             .layer(self.metrics.grpc_layer(methods))
             // Then the limit: past it, calls are refused at once rather than queued, so
@@ -143,6 +147,7 @@ impl GrpcServer {
             .add_routes(routes)
             .serve_with_incoming_shutdown(incoming(listener), async move {
                 shutdown.await;
+                let _ = drain.send(true);
                 for name in &self.service_names {
                     health
                         .set_service_status(*name, ServingStatus::NotServing)
@@ -164,17 +169,27 @@ fn incoming(listener: TcpListener) -> TcpIncoming {
 
 /// Assigns each call its request id and runs it inside a `grpc` span: an OpenTelemetry
 /// server span, child of the caller's when it sent a W3C `traceparent`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RequestContextLayer {
     /// Which part of the platform serves the call (`gateway` or `services`), as a span
     /// attribute: in one process the gateway's span and the backend's span of a call have
     /// the same method.
     component: &'static str,
+    draining: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl RequestContextLayer {
     pub fn new(component: &'static str) -> RequestContextLayer {
-        RequestContextLayer { component }
+        RequestContextLayer {
+            component,
+            draining: None,
+        }
+    }
+
+    /// Calls see `draining` in their [`CallContext`].
+    pub fn draining(mut self, draining: tokio::sync::watch::Receiver<bool>) -> Self {
+        self.draining = Some(draining);
+        self
     }
 }
 
@@ -185,6 +200,7 @@ impl<S> Layer<S> for RequestContextLayer {
         RequestContext {
             inner,
             component: self.component,
+            draining: self.draining.clone(),
         }
     }
 }
@@ -193,6 +209,7 @@ impl<S> Layer<S> for RequestContextLayer {
 pub struct RequestContext<S> {
     inner: S,
     component: &'static str,
+    draining: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 pub(crate) type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
@@ -297,6 +314,7 @@ where
                 .get("traceparent")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
+            draining: self.draining.clone(),
         };
         let future = span.in_scope(|| self.inner.call(request));
         let started = Instant::now();

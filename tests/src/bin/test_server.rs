@@ -24,5 +24,7 @@ async fn main() -> anyhow::Result<()> {
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening {}", platform.addr())?;
     stdout.flush()?;
-    platform.run_until_stopped(std::future::pending()).await
+    platform
+        .run_until_stopped(dealernet::shutdown_signal())
+        .await
 }

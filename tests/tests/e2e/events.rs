@@ -300,3 +300,49 @@ async fn merges_re_point_the_vehicle_service_s_references_and_unmerges_restore_t
     }
     assert_eq!(types, ["CustomerMerged", "CustomerUnmerged"]);
 }
+
+#[tokio::test]
+async fn a_server_with_open_event_streams_still_shuts_down() {
+    use dealernet_proto::vehicles::v1::vehicle_service_client::VehicleServiceClient;
+    let database_url = dealernet_tests::fresh_database().await;
+    let (mut server, addr) = crate::server_process(&database_url, None);
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let mut client = VehicleServiceClient::with_interceptor(
+        channel,
+        dealernet_tests::Bearer::valid("HQ", Role::Hq),
+    );
+    let mut stream = client
+        .stream_events(request("", &[]))
+        .await
+        .expect("stream")
+        .into_inner();
+    assert!(
+        !next(&mut stream).await.checkpoint_cursor.is_empty(),
+        "caught up"
+    );
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(interrupted.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = server.try_wait().expect("wait") {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "an open stream kept the server from stopping"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let end = tokio::time::timeout(Duration::from_secs(5), stream.message())
+        .await
+        .expect("the stream ends");
+    assert!(matches!(end, Err(_) | Ok(None)), "{end:?}");
+}

@@ -117,10 +117,11 @@ impl Outbox {
         }
         let (sender, receiver) = mpsc::channel(BUFFER);
         let outbox = self.clone();
+        let draining = crate::server::CallContext::current().and_then(|c| c.draining);
         let span = tracing::Span::current();
         tokio::spawn(tracing::Instrument::instrument(
             async move {
-                if let Err(status) = outbox.feed(request, &sender, respond).await {
+                if let Err(status) = outbox.feed(request, &sender, respond, draining).await {
                     let _ = sender.send(Err(status)).await;
                 }
             },
@@ -134,6 +135,7 @@ impl Outbox {
         request: StreamRequest,
         sender: &mpsc::Sender<Result<R, Status>>,
         respond: F,
+        mut draining: Option<tokio::sync::watch::Receiver<bool>>,
     ) -> Result<(), Status>
     where
         F: Fn(StreamItem) -> Result<R, Status>,
@@ -198,7 +200,26 @@ impl Outbox {
                 }
                 () = tokio::time::sleep(self.poll) => {}
                 () = sender.closed() => return Ok(()),
+                () = shut_down(&mut draining) => {
+                    return Err(crate::error::unavailable(
+                        "SERVER_SHUTTING_DOWN",
+                        "the server is shutting down; resume from the last cursor",
+                    ));
+                }
             }
         }
+    }
+}
+
+/// Resolves once the server drains; never without a server (tests that call the loop
+/// directly).
+async fn shut_down(draining: &mut Option<tokio::sync::watch::Receiver<bool>>) {
+    match draining {
+        Some(rx) => {
+            if rx.wait_for(|d| *d).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending::<()>().await,
     }
 }
