@@ -136,6 +136,8 @@ print as 3.6e+06.
     "DEALERNET_LOG_FORMAT" $v.config.logFormat
     "DEALERNET_CONCURRENCY_LIMIT" ($v.config.concurrencyLimit | int | toString)
     "DEALERNET_IDEMPOTENCY_RETENTION_HOURS" ($v.config.idempotencyRetentionHours | int | toString)
+    "DEALERNET_EVENTS_POLL_INTERVAL_MS" ($v.config.eventsPollIntervalMs | int | toString)
+    "DEALERNET_EVENTS_RETENTION_HOURS" ($v.config.eventsRetentionHours | int | toString)
     "DEALERNET_DATABASE_MAX_CONNECTIONS" ($v.config.databaseMaxConnections | int | toString)
     "OTEL_SERVICE_NAME" (printf "dealernet-%s" .name) -}}
 {{- $env = merge $env (include "dealernet.peerUrls" . | fromYaml) -}}
