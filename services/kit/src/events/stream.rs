@@ -38,9 +38,7 @@ impl StreamRequest {
         outlets_allowed: bool,
     ) -> Result<StreamRequest, Status> {
         use crate::auth::Role;
-        let central = principal.is_head_office()
-            || principal.has_role(Role::System)
-            || (principal.organization() == crate::auth::ORG_HQ && principal.has_role(Role::Hq));
+        let central = principal.is_head_office() || principal.has_role(Role::System);
         let outlet = if central {
             None
         } else if outlets_allowed
