@@ -130,6 +130,7 @@ impl Platform {
             customers: url_of(&config.customers_url, ServiceKind::Customers).unwrap_or_default(),
             dealers: url_of(&config.dealers_url, ServiceKind::Dealers).unwrap_or_default(),
             vehicles: url_of(&config.vehicles_url, ServiceKind::Vehicles),
+            callcenter: url_of(&config.callcenter_url, ServiceKind::Callcenter),
         };
         // One registry for every server of the process; the endpoint is bound now, so
         // that a bad metrics_addr fails the start like a bad listen_addr does.

@@ -27,6 +27,9 @@ pub struct Peers {
     /// `None`: the vehicle service's events are not consumed here (no URL configured and
     /// not in this process).
     pub vehicles: Option<String>,
+    /// `None`: the call center's events are not consumed here (no URL configured and not
+    /// in this process).
+    pub callcenter: Option<String>,
 }
 
 /// Adds `service` to `server`, pushing its background tasks onto `background`; its pool
