@@ -10,6 +10,8 @@
 #   repair-cycle       loadgen repair-cycle        | pgbench vehicle_repair_cycle.sql
 #                      while event_lag tails StreamEvents (RepairOrderClosed): the
 #                      commit-to-consumer lag at the cycle's full rate
+#   sale-cycle         loadgen sale-cycle (new cars produced, shipped, received, sold and
+#                      delivered) while event_lag tails VehicleSold; not in the default set
 # Results: $WORK/results.md (and stdout). Exits 1 if any run failed (the table says which).
 #
 # Knobs (environment): VEHICLES, REPAIR_LINES, CUSTOMERS (0: no customers), CONC, CONNS,
@@ -188,6 +190,26 @@ stream_production() {
         "$(val vps)" "$(val rows)" "$(val seconds)" "$(val rowps)" >>results.md
 }
 
+with_event_lag() { # event type, command…: runs the command while event_lag tails that type
+    local type=$1; shift
+    "$BIN/event_lag" --addr "http://$LISTEN" --token "$HQ_TOKEN" --types "$type" \
+        --warmup "$WARMUP" --duration "$DURATION" >event_lag.out 2>&1 &
+    local lag_pid=$!
+    "$@"
+    if wait "$lag_pid"; then
+        local line
+        line=$(grep '^RESULT' event_lag.out)
+        lag() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
+        printf '| %s commit-to-consumer lag, events/s | StreamEvents | %s | %s | %s | %s | %s | %s | events=%s |\n' \
+            "$type" "$(lag eps)" "$(lag p50)" "$(lag p90)" "$(lag p99)" "$(lag p999)" "$(lag max)" \
+            "$(lag events)" >>results.md
+    else
+        cat event_lag.out
+        printf '| %s lag | StreamEvents | | | | | | | FAILED |\n' "$type" >>results.md
+        FAILED=1
+    fi
+}
+
 {
     echo "Vehicles: $VEHICLES (repair-order lines ≈ $REPAIR_LINES), customers: $CUSTOMERS;" \
         "in flight: $CONC, loadgen connections: $CONNS, ${DURATION}s measured after ${WARMUP}s" \
@@ -210,23 +232,15 @@ for s in $SCENARIOS; do
         run_pgbench_timed vehicle_timeline.sql -D vehicles="$VEHICLES" -D outlet=D1001
         ;;
     stream-production) stream_production ;;
+    sale-cycle)
+        # No SQL counterpart: this run measures the sale workload's events (VehicleSold).
+        LABEL="Sale cycle (5 RPCs: produce, dispatch, receive, sell, deliver), cycles/s"
+        with_event_lag VehicleSold run_loadgen "$HQ_TOKEN" sale-cycle --new-from "$(next_free)" \
+            --customers "$((CUSTOMERS > 0 ? CUSTOMERS : 1000000))"
+        ;;
     repair-cycle)
         LABEL="Repair cycle (7 RPCs), cycles/s"
-        "$BIN/event_lag" --addr "http://$LISTEN" --token "$HQ_TOKEN" --types RepairOrderClosed \
-            --warmup "$WARMUP" --duration "$DURATION" >event_lag.out 2>&1 &
-        LAG_PID=$!
-        run_loadgen "$STATION_TOKEN" repair-cycle --station "$STATION"
-        if wait "$LAG_PID"; then
-            line=$(grep '^RESULT' event_lag.out)
-            lag() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
-            printf '| RepairOrderClosed commit-to-consumer lag, events/s | StreamEvents | %s | %s | %s | %s | %s | %s | events=%s |\n' \
-                "$(lag eps)" "$(lag p50)" "$(lag p90)" "$(lag p99)" "$(lag p999)" "$(lag max)" \
-                "$(lag events)" >>results.md
-        else
-            cat event_lag.out
-            printf '| RepairOrderClosed lag | StreamEvents | | | | | | | FAILED |\n' >>results.md
-            FAILED=1
-        fi
+        with_event_lag RepairOrderClosed run_loadgen "$STATION_TOKEN" repair-cycle --station "$STATION"
         run_pgbench_timed vehicle_repair_cycle.sql -D vehicles="$VEHICLES" -D station="$STATION"
         ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;

@@ -16,6 +16,7 @@ mod callcenter;
 mod customers;
 mod gateway;
 mod measure;
+mod sale;
 mod stream;
 mod vehicles;
 
@@ -64,6 +65,10 @@ pub enum Scenario {
     /// A station's repair order on a random delivered vehicle: open, three lines,
     /// IN_PROGRESS, COMPLETED, CLOSED. One unit is the whole cycle.
     RepairCycle,
+    /// A new car from production to its buyer, as HQ: RegisterProduction, DispatchShipment
+    /// to D1001, ReceiveAtDealer, SellVehicle to a random customer, DeliverVehicle; cars
+    /// from --new-from on. One unit is the whole cycle.
+    SaleCycle,
     /// ClaimNextCallback, one agent per worker, until the queue is empty or the run ends;
     /// fails on any callback claimed twice.
     ClaimCallbacks,
@@ -82,6 +87,7 @@ impl Scenario {
                 | Scenario::VehicleTimeline
                 | Scenario::StreamProduction
                 | Scenario::RepairCycle
+                | Scenario::SaleCycle
         )
     }
 
@@ -97,6 +103,7 @@ impl Scenario {
                 Principal::new("mes.line-feed", "PLANT-SH", &[Role::System])
             }
             Scenario::RepairCycle => Principal::new("station.advisor", station, &[Role::Station]),
+            Scenario::SaleCycle => Principal::new("bench.hq", "HQ", &[Role::Hq]),
             Scenario::ClaimCallbacks | Scenario::OpenCase | Scenario::Customer360 => {
                 Principal::new(
                     &format!("agent.{}", worker + 1),
@@ -155,7 +162,7 @@ struct Args {
     /// stream-production: how many new vehicles to push.
     #[arg(long, default_value_t = 20_000)]
     items: u64,
-    /// stream-production: number of the first new vehicle (not yet registered; at least
+    /// stream-production and sale-cycle: number of the first new vehicle (not yet registered; at least
     /// 5000001, see bench/src/vehicles).
     #[arg(long)]
     new_from: Option<u64>,
@@ -271,7 +278,7 @@ fn print(args: &Args, total: &Tally, seconds: f64, queue: Option<&QueueRun>) {
         None => "closed loop".to_owned(),
     };
     let unit = match args.scenario {
-        Scenario::RepairCycle => "cycles",
+        Scenario::RepairCycle | Scenario::SaleCycle => "cycles",
         Scenario::ClaimCallbacks => "claims",
         _ => "requests",
     };
@@ -423,6 +430,12 @@ async fn main() -> anyhow::Result<()> {
         let tally = stream::run(&channels, &ctx, args.concurrency, first, args.items).await?;
         stream::print(&tally, args.concurrency, args.items, first)
     } else {
+        let sale_from = match args.scenario {
+            Scenario::SaleCycle => args
+                .new_from
+                .context("sale-cycle needs --new-from (the first unregistered number)")?,
+            _ => 0,
+        };
         let now = Instant::now();
         let measure_from = now + Duration::from_secs(args.warmup);
         let clock = Clock {
@@ -462,6 +475,9 @@ async fn main() -> anyhow::Result<()> {
                         scenario: args.scenario,
                         vehicles: args.vehicles,
                         station: args.station.clone(),
+                        customers: args.customers,
+                        new_from: sale_from,
+                        workers: args.concurrency as u64,
                     })
                 } else {
                     Caller::Customers(customers::Caller {

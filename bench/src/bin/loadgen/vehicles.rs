@@ -20,6 +20,12 @@ pub struct Caller {
     pub vehicles: u64,
     /// The station the repair orders are opened at (the token's organisation).
     pub station: String,
+    /// sale-cycle: buyers are customers 1..=N.
+    pub customers: u64,
+    /// sale-cycle: the first new (unregistered) vehicle number, and how many workers
+    /// share the numbers after it.
+    pub new_from: u64,
+    pub workers: u64,
 }
 
 /// The cycle's lines, all paid by the customer: 1.2 h at 280 CNY, one oil filter at 48 CNY,
@@ -41,7 +47,7 @@ fn cny(minor_units: i64) -> Option<Money> {
 }
 
 /// Records one response of a cycle; `Err` ends the cycle.
-fn step<T>(
+pub fn step<T>(
     out: &mut Outcome,
     method: &str,
     result: Result<tonic::Response<T>, Status>,
@@ -96,6 +102,13 @@ impl Caller {
                 let n = vehicles::random_repairable(rng, self.vehicles);
                 let mut out = Outcome::default();
                 out.ok = self.repair_cycle(n, seq, &mut out).await.is_ok();
+                out
+            }
+            Scenario::SaleCycle => {
+                let n = self.new_from + seq * self.workers + self.ctx.worker as u64;
+                let buyer = 1 + rng.below(self.customers as usize) as u64;
+                let mut out = Outcome::default();
+                out.ok = self.sale_cycle(n, buyer, &mut out).await.is_ok();
                 out
             }
             other => unreachable!("{other:?} is not a vehicle scenario"),
