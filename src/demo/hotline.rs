@@ -1,12 +1,14 @@
 //! Demo hotline data: the hotline's public holidays, and a morning's cases — questions, a
 //! complaint about a dealer, a test-drive lead and a service request routed into the
-//! dealer network — with a callback the customer asked for.
+//! dealer network — with a callback the customer asked for, and the survey answers of the
+//! workshop's closed repair orders.
 
 use anyhow::Context;
 use dealernet_kit::auth::Role;
 use dealernet_proto::{
     callcenter::v1::{self as pb, call_center_service_client::CallCenterServiceClient},
     types::v1 as types,
+    vehicles::v1 as vpb,
 };
 
 use super::{Actors, vehicles::demo_customers};
@@ -157,5 +159,51 @@ pub async fn load(actors: &Actors) -> anyhow::Result<u32> {
             },
         )?)
         .await?;
+    surveys(actors, &mut client).await?;
     Ok(opened)
+}
+
+/// The follow-up calls' answers: each closed demo repair order's customer rates the
+/// workshop and its technician (the scores feed customer value and the scorecards).
+async fn surveys(
+    actors: &Actors,
+    client: &mut CallCenterServiceClient<tonic::transport::Channel>,
+) -> anyhow::Result<()> {
+    let orders = actors
+        .vehicles()
+        .list_repair_orders(actors.request(
+            "HQ",
+            Role::Hq,
+            vpb::ListRepairOrdersRequest {
+                station: "S3001".into(),
+                statuses: vec![vpb::RepairOrderStatus::Closed as i32],
+                ..Default::default()
+            },
+        )?)
+        .await?
+        .into_inner()
+        .repair_orders;
+    for (i, order) in orders.iter().filter(|o| !o.customer.is_empty()).enumerate() {
+        let response = pb::SurveyResponse {
+            repair_order: order.name.clone(),
+            customer: order.customer.clone(),
+            outlet: order.station.clone(),
+            technician: "S3001-T07".into(),
+            satisfaction: [5, 4, 5, 3, 4][i % 5],
+            nps: [10, 8, 9, 6, 8][i % 5],
+            comments: "Friendly advisor; the car was ready on time".into(),
+            ..Default::default()
+        };
+        client
+            .submit_survey_response(actors.request(
+                "CALLCENTER",
+                Role::Agent,
+                pb::SubmitSurveyResponseRequest {
+                    response: Some(response),
+                    request_id: format!("demo-survey-{i}"),
+                },
+            )?)
+            .await?;
+    }
+    Ok(())
 }
