@@ -397,3 +397,57 @@ async fn a_birthday_is_one_greeting_call_on_the_day_for_a_consenting_customer() 
     assert_eq!(calls(&mut agent, &willing).await.len(), 1);
     assert_eq!(platform.count_in("callcenter", "parked_event").await, 0);
 }
+
+#[tokio::test]
+async fn erasing_a_survivor_drops_the_call_center_s_copies_of_its_merged_duplicates() {
+    let platform = TestPlatform::spawn().await;
+    let survivor = registry_customer(&platform, "13600136002").await;
+    let duplicate = registry_customer(&platform, "13700137002").await;
+    let mut agent = platform.callcenter("CALLCENTER", Role::Agent);
+    let note = "Duplicate record mentions her workplace";
+    agent
+        .log_interaction(pb::LogInteractionRequest {
+            interaction: Some(pb::Interaction {
+                direction: pb::Direction::Inbound as i32,
+                channel: pb::Channel::Phone as i32,
+                customer: duplicate.clone(),
+                phone: "+8613700137002".into(),
+                duration_seconds: 30,
+                start_time: now(),
+                disposition: "ANSWERED".into(),
+                notes: note.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("interaction");
+    customer_request_call(&mut agent, &duplicate).await;
+    let mut hq = platform.customers("HQ", Role::Hq);
+    hq.merge_customers(cpb::MergeCustomersRequest {
+        survivor: survivor.clone(),
+        duplicates: vec![duplicate.clone()],
+        ..Default::default()
+    })
+    .await
+    .expect("merge");
+    hq.erase_customer(cpb::EraseCustomerRequest {
+        name: survivor.clone(),
+        reason: "the customer's request".into(),
+        request_id: String::new(),
+    })
+    .await
+    .expect("erase");
+    // The erasure names the survivor only; the merge, applied first, made the
+    // duplicate's rows the survivor's. Every table is scanned, the new ones included.
+    until("nothing personal left", async || {
+        let left = [
+            crate::outreach::rows_holding(&platform, "callcenter", "13700137002").await,
+            crate::outreach::rows_holding(&platform, "callcenter", note).await,
+        ]
+        .concat();
+        left.is_empty()
+    })
+    .await;
+    assert_eq!(platform.count_in("callcenter", "parked_event").await, 0);
+}
