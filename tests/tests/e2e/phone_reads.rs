@@ -1,5 +1,5 @@
 //! The call center's answers carrying customers' phone numbers (GetCallback,
-//! ListInteractions) are written to the registry's access log before they leave, and
+//! ListCallbacks, ListInteractions) are written to the registry's access log before they leave, and
 //! withheld when they cannot be.
 
 use dealernet_kit::auth::Role;
@@ -113,6 +113,20 @@ async fn reads_of_phone_numbers_appear_in_the_registry_s_access_log() {
     );
     assert_eq!(reads[0].purpose, TEST_PURPOSE);
 
+    let callbacks = agent
+        .list_callbacks(pb::ListCallbacksRequest {
+            customer: customer.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .callbacks;
+    assert_eq!(callbacks.len(), 1);
+    let reads = reads_of(&platform, &customer).await;
+    assert_eq!(reads.len(), 3, "{reads:?}");
+    assert_eq!(reads[0].method, "CallCenterService.ListCallbacks");
+
     // Reads of phone numbers must say why, as at the registry.
     let mut silent = CallCenterServiceClient::with_interceptor(
         platform.channel(),
@@ -124,7 +138,7 @@ async fn reads_of_phone_numbers_appear_in_the_registry_s_access_log() {
             .await,
         &["x-purpose"],
     );
-    assert_eq!(reads_of(&platform, &customer).await.len(), 2);
+    assert_eq!(reads_of(&platform, &customer).await.len(), 3);
 }
 
 #[tokio::test]
@@ -208,6 +222,16 @@ async fn a_read_that_cannot_be_recorded_is_withheld() {
         "AUDIT_UNAVAILABLE",
     );
     assert!(!status.message().contains("13800138773"));
+    assert_refused(
+        agent
+            .list_callbacks(pb::ListCallbacksRequest {
+                customer: customer.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::Unavailable,
+        "AUDIT_UNAVAILABLE",
+    );
     // A list without phone numbers of known customers needs no record and still answers.
     let empty = agent
         .list_interactions(pb::ListInteractionsRequest {

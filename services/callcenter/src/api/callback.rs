@@ -381,6 +381,7 @@ impl Service {
     pub(super) async fn list_callbacks(
         &self,
         principal: &Principal,
+        reading: &Reading,
         req: pb::ListCallbacksRequest,
     ) -> Result<pb::ListCallbacksResponse> {
         require_desk(principal, "callbacks")?;
@@ -408,12 +409,19 @@ impl Service {
                 .page::<TimeIdCursor>(&mut v, req.page_size, &req.page_token, &bound);
         let after = after.and_then(time_id);
         v.into_result()?;
-        let mut conn = self.pool.acquire().await?;
-        let mut rows =
-            store::callback::list(&mut conn, &statuses, customer, after, size + 1).await?;
+        let mut rows = {
+            let mut conn = self.pool.acquire().await?;
+            store::callback::list(&mut conn, &statuses, customer, after, size + 1).await?
+        };
         let next_page_token = self
             .page_tokens
             .next_page(&mut rows, size, &bound, |c| time_id_cursor(c.due_at, c.id));
+        let phones_of = rows
+            .iter()
+            .filter(|c| !c.phone.is_empty())
+            .map(|c| c.customer);
+        self.audit_phone_read(principal, reading, "ListCallbacks", phones_of)
+            .await?;
         Ok(pb::ListCallbacksResponse {
             callbacks: rows.iter().map(callback_to_proto).collect(),
             next_page_token,

@@ -434,8 +434,9 @@ impl CallCenterService for Service {
         request: Request<pb::ListCallbacksRequest>,
     ) -> std::result::Result<Response<pb::ListCallbacksResponse>, Status> {
         let principal = Principal::of(&request)?.clone();
+        let reading = phone_reads::Reading::of(&request)?;
         Ok(Response::new(
-            self.list_callbacks(&principal, request.into_inner())
+            self.list_callbacks(&principal, &reading, request.into_inner())
                 .await?,
         ))
     }

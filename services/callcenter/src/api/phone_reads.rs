@@ -1,5 +1,5 @@
-//! Answers carrying customers' phone numbers kept here (GetCallback, ListInteractions)
-//! are reads of personal data outside the registry: each is written to the registry's
+//! Answers carrying customers' phone numbers kept here (GetCallback, ListCallbacks,
+//! ListInteractions) are reads of personal data outside the registry: each is written to the registry's
 //! access log (RecordAccess: who, which customers, why, when) before it leaves, and
 //! withheld (UNAVAILABLE `AUDIT_UNAVAILABLE`) when it cannot be.
 
