@@ -67,6 +67,7 @@ pub async fn add(
                 events_poll,
             );
             background.push(tokio::spawn(registry.outbox().run_pruning(pruning)));
+            background.push(tokio::spawn(registry.birthdays().run(clock.clone())));
             metrics.watch_access_log(registry.access_log_stats());
             background.push(tokio::spawn(
                 registry
@@ -87,13 +88,13 @@ pub async fn add(
             background.push(tokio::spawn(hotline.clone().run_sla_sweeper()));
             background.push(tokio::spawn(hotline.outbox().run_pruning(pruning)));
             let secret = || config.secrets.jwt_secret.clone();
-            let erasures = Source::customers(&peers.customers, secret(), "CALLCENTER")
+            let registry_events = Source::customers(&peers.customers, secret(), "CALLCENTER")
                 .map_err(anyhow::Error::msg)?;
             background.push(tokio::spawn(
                 Consumer::new(
-                    dealernet_callcenter::erasures::CONSUMER,
-                    erasures,
-                    dealernet_callcenter::erasures::Erasures,
+                    dealernet_callcenter::customer_events::CONSUMER,
+                    registry_events,
+                    dealernet_callcenter::customer_events::CustomerEvents::new(hotline.clone()),
                     hotline.pool(),
                 )
                 .run(),

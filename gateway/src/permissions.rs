@@ -64,6 +64,8 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     (CUSTOMERS, "AckEvents", EVENT_OPERATORS),
     (CUSTOMERS, "ListParkedEvents", EVENT_OPERATORS),
     (CUSTOMERS, "RetryParkedEvent", EVENT_OPERATORS),
+    // Other platform services log their reads of personal data they keep.
+    (CUSTOMERS, "RecordAccess", &[System]),
     (VEHICLES, "CreateModel", HQ),
     (VEHICLES, "GetModel", REFERENCE),
     (VEHICLES, "ListModels", REFERENCE),

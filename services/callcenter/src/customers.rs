@@ -12,6 +12,21 @@ use uuid::Uuid;
 
 use crate::{Error, domain::callback::ConsentNeeded};
 
+/// A read of customers' personal data kept by the call center, for the registry's access
+/// log: the accessor as this service verified it, and what they read.
+#[derive(Debug)]
+pub struct AccessRead<'a> {
+    pub accessor: &'a Principal,
+    /// The accessor's declared purpose (`x-purpose`).
+    pub purpose: &'a str,
+    /// The accessor's call's request id.
+    pub request_id: &'a str,
+    /// The call center's method answered, e.g. `GetCallback`.
+    pub method: &'static str,
+    pub customers: Vec<Uuid>,
+    pub fields: &'a [&'a str],
+}
+
 /// The organisation code the call center acts under.
 const SELF_ORG: &str = "CALLCENTER";
 const TOKEN_TTL_SECS: i64 = 300;
@@ -144,6 +159,40 @@ impl Registry {
             preferred_station: customer.preferred_service_station,
             city: customer.address.map(|a| a.city).unwrap_or_default(),
         })
+    }
+
+    /// Writes `read` to the registry's access log (RecordAccess, as the call center's
+    /// system principal); any failure means the answer must be withheld.
+    pub async fn record_access(&self, read: AccessRead<'_>) -> Result<(), Error> {
+        let request = self.as_self(
+            pb::RecordAccessRequest {
+                subject: read.accessor.subject().to_owned(),
+                organization: read.accessor.organization().to_owned(),
+                roles: read
+                    .accessor
+                    .roles()
+                    .iter()
+                    .map(|r| r.name().to_owned())
+                    .collect(),
+                customers: read
+                    .customers
+                    .iter()
+                    .map(|id| format!("customers/{id}"))
+                    .collect(),
+                fields: read.fields.iter().map(|f| (*f).to_owned()).collect(),
+                purpose: read.purpose.to_owned(),
+                method: format!("CallCenterService.{}", read.method),
+                request_id: read.request_id.to_owned(),
+            },
+            "access log",
+        )?;
+        match self.client.clone().record_access(request).await {
+            Ok(_) => Ok(()),
+            Err(s) => {
+                tracing::warn!(status = %s.message(), code = ?s.code(), method = read.method, "recording a read in the access log failed");
+                Err(Error::AuditUnavailable(s.message().to_owned()))
+            }
+        }
     }
 
     /// Whether the customer agreed to phone calls for `purpose`: the registry's reason

@@ -34,6 +34,9 @@ pub enum Error {
     SurveyExists(&'static str),
     #[error("{0}")]
     Unavailable(String),
+    /// A read of personal data could not be written to the registry's access log.
+    #[error("access log unavailable: {0}")]
+    AuditUnavailable(String),
     /// Another service refused a read made with the caller's credentials; passed on.
     #[error("{}", .0.message())]
     Upstream(Status),
@@ -122,6 +125,10 @@ impl From<Error> for Status {
                 [],
             ),
             Error::Unavailable(message) => kit::unavailable("DEPENDENCY_UNAVAILABLE", message),
+            Error::AuditUnavailable(_) => kit::unavailable(
+                "AUDIT_UNAVAILABLE",
+                "the read cannot be recorded in the access log; the answer is withheld, retry later",
+            ),
             Error::Upstream(status) => status,
             Error::Idempotency(e) => e.status(),
             Error::Database(e) => db::status(&e),

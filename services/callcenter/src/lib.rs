@@ -6,13 +6,14 @@
 //! - [`domain`]: case workflow, SLA clocks, retry rules — no IO;
 //! - [`store`]: PostgreSQL persistence in the `callcenter` schema;
 //! - [`api`]: the `dealernet.callcenter.v1.CallCenterService` handlers;
-//! - [`customers`], [`dealers`]: the registry and dealer-network clients.
+//! - [`customers`], [`dealers`]: the registry and dealer-network clients;
+//! - [`customer_events`]: the registry's events applied (erasures, merges, birthdays).
 
 pub mod api;
+pub mod customer_events;
 pub mod customers;
 pub mod dealers;
 pub mod domain;
-pub mod erasures;
 mod error;
 pub mod events;
 pub mod store;

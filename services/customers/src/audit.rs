@@ -7,6 +7,7 @@
 //! each paying for its own. If the write fails, every waiting read fails (UNAVAILABLE):
 //! no unaudited answer ever leaves.
 
+use std::borrow::Cow;
 use std::sync::{
     Arc,
     atomic::{AtomicU64, Ordering},
@@ -31,7 +32,9 @@ pub struct Reader {
     pub roles: Vec<String>,
     pub purpose: String,
     pub request_id: String,
-    pub method: &'static str,
+    /// The registry's own method, or `Service.Method` of another service's read
+    /// (RecordAccess).
+    pub method: Cow<'static, str>,
 }
 
 /// One customer's personal data in one answer.
@@ -164,7 +167,7 @@ async fn insert(pool: &PgPool, batch: &[Pending]) -> Result<(), sqlx::Error> {
             fields.push(a.fields.join(","));
             purpose.push(p.reader.purpose.as_str());
             request_id.push(p.reader.request_id.as_str());
-            method.push(p.reader.method);
+            method.push(p.reader.method.as_ref());
         }
     }
     sqlx::query(

@@ -1,8 +1,8 @@
 //! What the registry publishes: merges, unmerges and erasures, each written with its
 //! change in the same transaction (`dealernet_kit::events`), so that every service's
-//! copies follow.
+//! copies follow; and birthdays, with their announcement row (`birthdays.rs`).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use dealernet_kit::{
     auth::Principal,
     events::{self, NewEvent},
@@ -13,7 +13,12 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// The event types StreamEvents offers (the payload messages' names).
-pub const EVENT_TYPES: &[&str] = &["CustomerMerged", "CustomerUnmerged", "CustomerErased"];
+pub const EVENT_TYPES: &[&str] = &[
+    "CustomerMerged",
+    "CustomerUnmerged",
+    "CustomerErased",
+    "CustomerBirthday",
+];
 
 fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -109,6 +114,33 @@ pub async fn customer_erased(
         principal,
         ("customer", name(customer)),
         "CustomerErased",
+        kind,
+        at,
+    )
+    .await
+}
+
+/// `customer`'s birthday is `day`: the customer and the day only, no birth year.
+pub async fn customer_birthday(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    customer: Uuid,
+    day: NaiveDate,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let kind = Kind::CustomerBirthday(pb::CustomerBirthday {
+        customer: name(customer),
+        greeting_date: Some(dealernet_proto::types::v1::Date {
+            year: day.year(),
+            month: day.month() as i32,
+            day: day.day() as i32,
+        }),
+    });
+    publish(
+        conn,
+        principal,
+        ("customer", name(customer)),
+        "CustomerBirthday",
         kind,
         at,
     )

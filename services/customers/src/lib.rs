@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod birthdays;
 pub mod demo;
 pub mod domain;
 mod error;
@@ -56,6 +57,11 @@ impl Service {
             hasher: IdHasher::new(secrets.id_hash_key.clone()),
             page_tokens: PageTokens::new(secrets.page_token_key.clone()),
         }
+    }
+
+    /// The daily birthday announcements over the registry's pool (a background task).
+    pub fn birthdays(&self) -> birthdays::Birthdays {
+        birthdays::Birthdays::new(self.pool.clone())
     }
 
     /// The registry's outbox (for its pruning task).

@@ -19,7 +19,9 @@ use super::{
     callback_view::{
         callback_to_proto, outcome_from_proto, parse_policy, purpose_from_proto, status_from_proto,
     },
-    commit, customer_id, phone, replay, require_desk, resource_id, text, time,
+    commit, customer_id, phone,
+    phone_reads::Reading,
+    replay, require_desk, resource_id, text, time,
 };
 use crate::{
     Error, Service,
@@ -354,16 +356,23 @@ impl Service {
     pub(super) async fn get_callback(
         &self,
         principal: &Principal,
+        reading: &Reading,
         req: pb::GetCallbackRequest,
     ) -> Result<pb::GetCallbackResponse> {
         require_desk(principal, "callbacks")?;
         let mut v = FieldViolations::new();
         let id = resource_id(&mut v, "name", &req.name, "callbacks");
         v.into_result()?;
-        let mut conn = self.pool.acquire().await?;
-        let c = store::callback::load(&mut conn, id.unwrap_or_default(), false)
-            .await?
-            .ok_or_else(|| Error::callback_not_found(&req.name))?;
+        let c = {
+            let mut conn = self.pool.acquire().await?;
+            store::callback::load(&mut conn, id.unwrap_or_default(), false)
+                .await?
+                .ok_or_else(|| Error::callback_not_found(&req.name))?
+        };
+        // An erased customer's callback carries no number any more: nothing to record.
+        let phone_of = (!c.phone.is_empty()).then_some(c.customer);
+        self.audit_phone_read(principal, reading, "GetCallback", phone_of)
+            .await?;
         Ok(pb::GetCallbackResponse {
             callback: Some(callback_to_proto(&c)),
         })
@@ -372,6 +381,7 @@ impl Service {
     pub(super) async fn list_callbacks(
         &self,
         principal: &Principal,
+        reading: &Reading,
         req: pb::ListCallbacksRequest,
     ) -> Result<pb::ListCallbacksResponse> {
         require_desk(principal, "callbacks")?;
@@ -399,12 +409,19 @@ impl Service {
                 .page::<TimeIdCursor>(&mut v, req.page_size, &req.page_token, &bound);
         let after = after.and_then(time_id);
         v.into_result()?;
-        let mut conn = self.pool.acquire().await?;
-        let mut rows =
-            store::callback::list(&mut conn, &statuses, customer, after, size + 1).await?;
+        let mut rows = {
+            let mut conn = self.pool.acquire().await?;
+            store::callback::list(&mut conn, &statuses, customer, after, size + 1).await?
+        };
         let next_page_token = self
             .page_tokens
             .next_page(&mut rows, size, &bound, |c| time_id_cursor(c.due_at, c.id));
+        let phones_of = rows
+            .iter()
+            .filter(|c| !c.phone.is_empty())
+            .map(|c| c.customer);
+        self.audit_phone_read(principal, reading, "ListCallbacks", phones_of)
+            .await?;
         Ok(pb::ListCallbacksResponse {
             callbacks: rows.iter().map(callback_to_proto).collect(),
             next_page_token,

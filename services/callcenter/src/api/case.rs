@@ -65,8 +65,16 @@ impl Service {
         if priority.is_none() {
             v.add("case.priority", "required: one of the PRIORITY_* values");
         }
-        let customer = customer_id(&mut v, "case.customer", &c.customer);
+        let needs_customer = case_type.is_none_or(CaseType::needs_customer);
+        let customer = if c.customer.is_empty() && !needs_customer {
+            None
+        } else {
+            customer_id(&mut v, "case.customer", &c.customer)
+        };
         let vin = vehicle_vin(&mut v, "case.vehicle", &c.vehicle);
+        if !needs_customer && c.vehicle.is_empty() {
+            v.add("case.vehicle", "required for an odometer rollback");
+        }
         let outlet = outlet_code(&mut v, "case.outlet", &c.outlet);
         let subject = text(&mut v, "case.subject", &c.subject, true, MAX_SUBJECT);
         let description = text(&mut v, "case.description", &c.description, false, MAX_TEXT);
@@ -94,19 +102,22 @@ impl Service {
             }
         };
         let city = text(&mut v, "city", &req.city, false, 40);
-        let (Some(case_type), Some(priority), Some(customer)) = (case_type, priority, customer)
-        else {
+        let (Some(case_type), Some(priority)) = (case_type, priority) else {
             return Err(Error::InvalidArgument(v));
         };
         v.into_result()?;
         let id = Uuid::now_v7();
         // Asked before the transaction: no row lock is held across a network call.
-        let contact = self.registry.contact(customer, "hotline case").await?;
-        let (outlet, lead) = match interest {
-            // Sales leads and service requests become leads of the dealer network, which
-            // routes them: the customer's preferred outlet if it may take the lead, else
-            // the nearest capable one with the fewest open leads.
-            Some(interest) => {
+        let contact = match customer {
+            Some(customer) => Some(self.registry.contact(customer, "hotline case").await?),
+            None => None,
+        };
+        let (outlet, lead) = match (interest, &contact) {
+            // Sales leads and service requests (which always name a customer) become
+            // leads of the dealer network, which routes them: the customer's preferred
+            // outlet if it may take the lead, else the nearest capable one with the fewest
+            // open leads.
+            (Some(interest), Some(contact)) => {
                 let preferred = match (preferred.is_empty(), case_type) {
                     (false, _) => preferred,
                     (true, CaseType::SalesLead) => contact.preferred_dealer.clone(),
@@ -139,7 +150,7 @@ impl Service {
                     .await?;
                 (routed.outlet, routed.name)
             }
-            None => (outlet, String::new()),
+            _ => (outlet, String::new()),
         };
         let (targets, outlet_calendar) = {
             let mut conn = self.pool.acquire().await?;
@@ -167,7 +178,7 @@ impl Service {
             case_type,
             priority,
             status: Status::New,
-            customer: contact.id,
+            customer: contact.map(|c| c.id),
             vin,
             outlet,
             team: case_type.team(),
@@ -302,9 +313,12 @@ impl Service {
         let current = self.readable_case(principal, &req.name, "name").await?;
         let calendar = self.calendar(&current.calendar).await?;
         let mut survey = None;
-        if to == Status::Resolved {
-            // The follow-up call, asked of the registry before any lock is taken.
-            survey = Some(self.survey_plan(&current).await?);
+        if to == Status::Resolved
+            && let Some(customer) = current.customer
+        {
+            // The follow-up call, asked of the registry before any lock is taken. A case
+            // without a customer (about a car alone) has nobody to survey.
+            survey = Some(self.survey_plan(customer).await?);
         }
         let mut tx = self.pool.begin().await?;
         if let Some(done) = replay(&mut tx, key.as_ref()).await? {

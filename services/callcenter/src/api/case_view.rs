@@ -27,6 +27,7 @@ pub(super) fn type_from_proto(v: i32) -> Option<CaseType> {
         pb::CaseType::Complaint => CaseType::Complaint,
         pb::CaseType::TechnicalSupport => CaseType::TechnicalSupport,
         pb::CaseType::Recall => CaseType::Recall,
+        pb::CaseType::OdometerRollback => CaseType::OdometerRollback,
     })
 }
 
@@ -42,6 +43,7 @@ fn type_to_proto(t: CaseType) -> pb::CaseType {
         CaseType::Complaint => pb::CaseType::Complaint,
         CaseType::TechnicalSupport => pb::CaseType::TechnicalSupport,
         CaseType::Recall => pb::CaseType::Recall,
+        CaseType::OdometerRollback => pb::CaseType::OdometerRollback,
     }
 }
 
@@ -131,7 +133,10 @@ pub(super) fn case_to_proto(c: &Case) -> pb::Case {
         r#type: type_to_proto(c.case_type) as i32,
         priority: priority_to_proto(c.priority) as i32,
         status: status_to_proto(c.status) as i32,
-        customer: format!("customers/{}", c.customer),
+        customer: c
+            .customer
+            .map(|id| format!("customers/{id}"))
+            .unwrap_or_default(),
         vehicle: if c.vin.is_empty() {
             String::new()
         } else {

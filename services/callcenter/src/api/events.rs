@@ -7,7 +7,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use super::Outreach;
-use crate::{Service, erasures::Erasures, events::EVENT_TYPES};
+use crate::{Service, customer_events::CustomerEvents, events::EVENT_TYPES};
 
 /// The streams the service consumes.
 const SOURCES: &[&str] = &["vehicles", "customers"];
@@ -61,7 +61,10 @@ impl Service {
                 let outreach = Outreach::new(self.clone());
                 rpc::retry_parked_event(&self.pool, &outreach, &req.source, id).await?
             }
-            _ => rpc::retry_parked_event(&self.pool, &Erasures, &req.source, id).await?,
+            _ => {
+                let events = CustomerEvents::new(self.clone());
+                rpc::retry_parked_event(&self.pool, &events, &req.source, id).await?
+            }
         };
         Ok(pb::RetryParkedEventResponse {
             applied,

@@ -8,6 +8,7 @@ mod case_view;
 mod desk;
 mod events;
 mod outreach;
+mod phone_reads;
 mod sla;
 mod survey_call;
 mod survey_list;
@@ -250,8 +251,9 @@ impl CallCenterService for Service {
         request: Request<pb::ListInteractionsRequest>,
     ) -> std::result::Result<Response<pb::ListInteractionsResponse>, Status> {
         let principal = Principal::of(&request)?.clone();
+        let reading = phone_reads::Reading::of(&request)?;
         Ok(Response::new(
-            self.list_interactions(&principal, request.into_inner())
+            self.list_interactions(&principal, &reading, request.into_inner())
                 .await?,
         ))
     }
@@ -420,8 +422,10 @@ impl CallCenterService for Service {
         request: Request<pb::GetCallbackRequest>,
     ) -> std::result::Result<Response<pb::GetCallbackResponse>, Status> {
         let principal = Principal::of(&request)?.clone();
+        let reading = phone_reads::Reading::of(&request)?;
         Ok(Response::new(
-            self.get_callback(&principal, request.into_inner()).await?,
+            self.get_callback(&principal, &reading, request.into_inner())
+                .await?,
         ))
     }
 
@@ -430,8 +434,9 @@ impl CallCenterService for Service {
         request: Request<pb::ListCallbacksRequest>,
     ) -> std::result::Result<Response<pb::ListCallbacksResponse>, Status> {
         let principal = Principal::of(&request)?.clone();
+        let reading = phone_reads::Reading::of(&request)?;
         Ok(Response::new(
-            self.list_callbacks(&principal, request.into_inner())
+            self.list_callbacks(&principal, &reading, request.into_inner())
                 .await?,
         ))
     }

@@ -1,26 +1,116 @@
-//! The vehicle service's events as the hotline acts on them: a closed repair order gets
-//! its satisfaction-survey call, a new recall campaign a reminder call to each affected
-//! owner. Both go through ScheduleCallback's own rules (consent, do-not-call, calling
-//! hours) under the call center's system principal, with request ids derived from the
-//! event's object, so an event applied again schedules nothing twice.
+//! Other services' events as the hotline acts on them: a closed repair order gets its
+//! satisfaction-survey call, a new recall campaign a reminder call to each affected
+//! owner, a suspected odometer rollback a case for the operations desk, and a
+//! customer's birthday (the registry's event) a greeting call on the day. All go through
+//! the hotline's own handlers (ScheduleCallback's rules — consent, do-not-call, calling
+//! hours —, OpenCase's routing and SLA) under the call center's system principal, with
+//! request ids derived from the event's object, so an event applied again changes
+//! nothing.
 
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use dealernet_kit::{
     auth::{Principal, Role},
-    events::{Apply, ApplyError},
+    calendar::Calendar,
+    events::{Apply, ApplyError, repoints::customer_id},
 };
 use dealernet_proto::{
     callcenter::v1 as pb,
+    customers::v1 as cpb,
     vehicles::v1::{self as vpb, vehicle_service_event::Kind},
 };
 use sqlx::PgConnection;
 use tonic::Code;
 
-use crate::Service;
+use super::timestamp;
+use crate::{Error, Service};
 
 /// The consumer's name at the vehicle service.
 pub const CONSUMER: &str = "callcenter-outreach";
 
-/// Applies RepairOrderClosed and RecallCampaignCreated.
+fn principal() -> Result<Principal, ApplyError> {
+    Principal::new("callcenter-events", "CALLCENTER", &[Role::System]).map_err(ApplyError::Poison)
+}
+
+/// A handler's refusal (no consent, do-not-call, no number, an unknown or erased
+/// customer, no calling window) is a decision, not a failure; bad input cannot apply.
+fn outcome<T>(result: Result<T, Error>, what: &str) -> Result<(), ApplyError> {
+    let Err(error) = result else {
+        return Ok(());
+    };
+    let status = tonic::Status::from(error);
+    match status.code() {
+        Code::FailedPrecondition | Code::NotFound | Code::PermissionDenied => {
+            tracing::debug!(code = ?status.code(), message = status.message(), what, "event outreach declined");
+            Ok(())
+        }
+        Code::InvalidArgument | Code::Internal => {
+            Err(ApplyError::Poison(status.message().to_owned()))
+        }
+        _ => Err(ApplyError::Transient(status.message().to_owned())),
+    }
+}
+
+impl Service {
+    async fn schedule_for_event(
+        &self,
+        callback: pb::Callback,
+        request_id: String,
+    ) -> Result<(), ApplyError> {
+        let request = pb::ScheduleCallbackRequest {
+            callback: Some(callback),
+            request_id,
+        };
+        outcome(
+            self.schedule_callback(&principal()?, request).await,
+            "callback",
+        )
+    }
+
+    /// A greeting call on the customer's birthday: a MARKETING call (so it needs their
+    /// consent to marketing calls, and the do-not-call list stops it), due from the
+    /// start of the hotline's day and expiring at its end. One per customer and year.
+    pub(crate) async fn birthday_greeting(
+        &self,
+        birthday: &cpb::CustomerBirthday,
+    ) -> Result<(), ApplyError> {
+        let customer = customer_id(&birthday.customer, "customer")?;
+        let day = birthday
+            .greeting_date
+            .as_ref()
+            .and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32))
+            .ok_or_else(|| ApplyError::Poison("greeting_date: not a date".into()))?;
+        let start: DateTime<Utc> = Calendar::china_offset()
+            .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+            .single()
+            .ok_or_else(|| ApplyError::Poison("greeting_date: no such local day".into()))?
+            .with_timezone(&Utc);
+        let end = start + Duration::days(1);
+        if end <= self.clock.now() {
+            // Delivered after the day (the call center was down): a late greeting is
+            // no greeting.
+            tracing::debug!(customer = %customer, "birthday passed before its event applied");
+            return Ok(());
+        }
+        let callback = pb::Callback {
+            customer: birthday.customer.clone(),
+            reason: "birthday greeting".into(),
+            purpose: pb::CallbackPurpose::Marketing as i32,
+            next_attempt_time: Some(timestamp(start)),
+            policy: Some(pb::RetryPolicy {
+                expire_time: Some(timestamp(end)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.schedule_for_event(
+            callback,
+            format!("birthday-{customer}-{}", day.format("%Y")),
+        )
+        .await
+    }
+}
+
+/// Applies RepairOrderClosed, RecallCampaignCreated and OdometerRollbackSuspected.
 #[derive(Debug, Clone)]
 pub struct Outreach {
     service: Service,
@@ -29,37 +119,6 @@ pub struct Outreach {
 impl Outreach {
     pub fn new(service: Service) -> Outreach {
         Outreach { service }
-    }
-
-    fn principal() -> Result<Principal, ApplyError> {
-        Principal::new("callcenter-events", "CALLCENTER", &[Role::System])
-            .map_err(ApplyError::Poison)
-    }
-
-    /// Schedules one call; the hotline's refusals (no consent, do-not-call, no number,
-    /// an unknown or erased customer) are decisions, not failures.
-    async fn schedule(&self, callback: pb::Callback, request_id: String) -> Result<(), ApplyError> {
-        let principal = Self::principal()?;
-        let request = pb::ScheduleCallbackRequest {
-            callback: Some(callback),
-            request_id,
-        };
-        match self.service.schedule_callback(&principal, request).await {
-            Ok(_) => Ok(()),
-            Err(error) => {
-                let status = tonic::Status::from(error);
-                match status.code() {
-                    Code::FailedPrecondition | Code::NotFound | Code::PermissionDenied => {
-                        tracing::debug!(code = ?status.code(), message = status.message(), "outreach call declined");
-                        Ok(())
-                    }
-                    Code::InvalidArgument | Code::Internal => {
-                        Err(ApplyError::Poison(status.message().to_owned()))
-                    }
-                    _ => Err(ApplyError::Transient(status.message().to_owned())),
-                }
-            }
-        }
     }
 
     async fn survey_after_repair(&self, order: &vpb::RepairOrderClosed) -> Result<(), ApplyError> {
@@ -78,7 +137,9 @@ impl Outreach {
             outlet: order.station.clone(),
             ..Default::default()
         };
-        self.schedule(callback, format!("repair-survey-{id}")).await
+        self.service
+            .schedule_for_event(callback, format!("repair-survey-{id}"))
+            .await
     }
 
     async fn recall_reminders(
@@ -113,7 +174,8 @@ impl Outreach {
                     outlet: owner.outlet.clone(),
                     ..Default::default()
                 };
-                self.schedule(callback, format!("recall-{}-{vin}", campaign.code))
+                self.service
+                    .schedule_for_event(callback, format!("recall-{}-{vin}", campaign.code))
                     .await?;
             }
             if next.is_empty() {
@@ -122,13 +184,70 @@ impl Outreach {
             page = next;
         }
     }
+
+    /// A case for the operations desk about the car alone (no customer): the reading is
+    /// the case's object, so one reading opens one case however often it is delivered.
+    async fn odometer_rollback_case(
+        &self,
+        rollback: &vpb::OdometerRollbackSuspected,
+    ) -> Result<(), ApplyError> {
+        let vin = rollback
+            .vehicle
+            .strip_prefix("vehicles/")
+            .filter(|vin| !vin.is_empty())
+            .ok_or_else(|| {
+                ApplyError::Poison(format!(
+                    "vehicle: '{}' is not a vehicle name",
+                    rollback.vehicle
+                ))
+            })?;
+        let read = rollback
+            .read_time
+            .as_ref()
+            .and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+            .ok_or_else(|| ApplyError::Poison("read_time: required".into()))?;
+        let case = pb::Case {
+            r#type: pb::CaseType::OdometerRollback as i32,
+            priority: pb::Priority::High as i32,
+            vehicle: rollback.vehicle.clone(),
+            subject: format!(
+                "odometer rollback suspected on {vin}: {} km after {} km",
+                rollback.reading_km, rollback.previous_km
+            ),
+            description: format!(
+                "reading of {} km recorded by {} on {}, below the highest earlier reading of {} km",
+                rollback.reading_km,
+                rollback.recorded_by,
+                read.to_rfc3339(),
+                rollback.previous_km
+            ),
+            ..Default::default()
+        };
+        let request = pb::OpenCaseRequest {
+            case: Some(case),
+            request_id: format!(
+                "odometer-rollback-{vin}-{}-{}",
+                read.timestamp_micros(),
+                rollback.reading_km
+            ),
+            ..Default::default()
+        };
+        outcome(
+            self.service.open_case(&principal()?, request).await,
+            "odometer case",
+        )
+    }
 }
 
 impl Apply for Outreach {
     type Delivery = vpb::StreamEventsResponse;
 
     fn event_types(&self) -> &'static [&'static str] {
-        &["RepairOrderClosed", "RecallCampaignCreated"]
+        &[
+            "RepairOrderClosed",
+            "RecallCampaignCreated",
+            "OdometerRollbackSuspected",
+        ]
     }
 
     /// Works through the hotline's own handlers (their own transactions, idempotent by
@@ -141,6 +260,9 @@ impl Apply for Outreach {
         match delivery.event.as_ref().and_then(|e| e.kind.as_ref()) {
             Some(Kind::RepairOrderClosed(order)) => self.survey_after_repair(order).await,
             Some(Kind::RecallCampaignCreated(campaign)) => self.recall_reminders(campaign).await,
+            Some(Kind::OdometerRollbackSuspected(rollback)) => {
+                self.odometer_rollback_case(rollback).await
+            }
             _ => Ok(()),
         }
     }

@@ -28,10 +28,10 @@ pub(super) struct SurveyPlan {
 }
 
 impl Service {
-    /// Asks the registry whether the survey call after resolving `case` may be placed:
-    /// the customer's number and SURVEYS consent.
-    pub(super) async fn survey_plan(&self, case: &Case) -> Result<SurveyPlan> {
-        let contact = self.registry.contact(case.customer, "case survey").await?;
+    /// Asks the registry whether the survey call after resolving a case of `customer` may
+    /// be placed: the customer's number and SURVEYS consent.
+    pub(super) async fn survey_plan(&self, customer: Uuid) -> Result<SurveyPlan> {
+        let contact = self.registry.contact(customer, "case survey").await?;
         let refused = match self
             .registry
             .may_call(contact.id, rules::ConsentNeeded::Surveys)

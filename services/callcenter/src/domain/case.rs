@@ -14,6 +14,9 @@ pub enum CaseType {
     Complaint,
     TechnicalSupport,
     Recall,
+    /// A suspected odometer rollback: a matter of the car (possibly fraud), for the
+    /// operations desk; needs no customer.
+    OdometerRollback,
 }
 
 db_names!(CaseType {
@@ -23,6 +26,7 @@ db_names!(CaseType {
     Complaint => "COMPLAINT",
     TechnicalSupport => "TECHNICAL_SUPPORT",
     Recall => "RECALL",
+    OdometerRollback => "ODOMETER_ROLLBACK",
 });
 
 impl CaseType {
@@ -33,16 +37,24 @@ impl CaseType {
         CaseType::Complaint,
         CaseType::TechnicalSupport,
         CaseType::Recall,
+        CaseType::OdometerRollback,
     ];
 
     /// The team that takes a new case of this kind.
     pub fn team(self) -> Team {
         match self {
             CaseType::Inquiry | CaseType::Recall => Team::CustomerSupport,
-            CaseType::SalesLead | CaseType::ServiceRequest => Team::Operations,
+            CaseType::SalesLead | CaseType::ServiceRequest | CaseType::OdometerRollback => {
+                Team::Operations
+            }
             CaseType::Complaint => Team::Complaints,
             CaseType::TechnicalSupport => Team::TechnicalSupport,
         }
+    }
+
+    /// Whether a case of this kind must name a customer (else it names the vehicle).
+    pub fn needs_customer(self) -> bool {
+        self != CaseType::OdometerRollback
     }
 }
 
@@ -175,7 +187,8 @@ pub struct Case {
     pub case_type: CaseType,
     pub priority: Priority,
     pub status: Status,
-    pub customer: Uuid,
+    /// `None` only on kinds that need no customer (see [`CaseType::needs_customer`]).
+    pub customer: Option<Uuid>,
     pub vin: String,
     pub outlet: String,
     pub team: Team,
@@ -243,6 +256,9 @@ mod tests {
         assert_eq!(CaseType::SalesLead.team(), Team::Operations);
         assert_eq!(CaseType::TechnicalSupport.team(), Team::TechnicalSupport);
         assert_eq!(CaseType::Recall.team(), Team::CustomerSupport);
+        assert_eq!(CaseType::OdometerRollback.team(), Team::Operations);
+        assert!(!CaseType::OdometerRollback.needs_customer());
+        assert!(CaseType::Complaint.needs_customer());
         assert_eq!(Priority::Low.raised(), Priority::Normal);
         assert_eq!(Priority::Urgent.raised(), Priority::Urgent);
     }

@@ -20,7 +20,7 @@ struct Row {
     case_type: String,
     priority: String,
     status: String,
-    customer_id: Uuid,
+    customer_id: Option<Uuid>,
     vin: String,
     outlet: String,
     team: String,

@@ -18,7 +18,8 @@ impl Service {
         caller: &Caller,
         req: pb::StreamEventsRequest,
     ) -> Result<ReceiverStream<Result<pb::StreamEventsResponse, Status>>, Status> {
-        // Merges and erasures concern the whole registry: no outlet reads this stream.
+        // Merges, erasures and birthdays concern the whole registry: no outlet reads this
+        // stream.
         rpc::stream_events(
             &self.outbox,
             &caller.principal,

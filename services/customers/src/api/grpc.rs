@@ -81,7 +81,7 @@ impl Caller {
                 .collect(),
             purpose: self.purpose.clone(),
             request_id: self.request_id.clone(),
-            method,
+            method: method.into(),
         }
     }
 }
@@ -125,6 +125,7 @@ rpcs! {
     ack_events(pb::AckEventsRequest) -> pb::AckEventsResponse => ack_events;
     list_parked_events(pb::ListParkedEventsRequest) -> pb::ListParkedEventsResponse => list_parked_events;
     retry_parked_event(pb::RetryParkedEventRequest) -> pb::RetryParkedEventResponse => retry_parked_event;
+    record_access(pb::RecordAccessRequest) -> pb::RecordAccessResponse => record_access;
     }
     streaming {
         type ScanDuplicatesStream = ReceiverStream<Result<pb::ScanDuplicatesResponse, Status>>;

@@ -9,6 +9,7 @@ mod erasure;
 mod events;
 mod grpc;
 mod merge;
+mod record_access;
 mod relationship;
 
 pub use access::to_masked_proto;

@@ -11,6 +11,7 @@
 
 mod consumer;
 mod outbox;
+pub mod repoints;
 pub mod rpc;
 mod source;
 mod stream;
