@@ -93,7 +93,11 @@ async fn a_recall_campaign_calls_the_consenting_affected_owners_only() {
 }
 
 /// Rows of `schema` holding `needle` anywhere (text columns, and bytea holding it).
-async fn rows_holding(platform: &TestPlatform, schema: &str, needle: &str) -> Vec<String> {
+pub(crate) async fn rows_holding(
+    platform: &TestPlatform,
+    schema: &str,
+    needle: &str,
+) -> Vec<String> {
     let mut db = platform.db().await;
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT table_name::text FROM information_schema.tables \

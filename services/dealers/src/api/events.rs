@@ -8,7 +8,9 @@ use tonic::Status;
 
 use crate::{
     Service,
-    consumers::{SOURCES, customers::CustomerChanges, surveys::SurveyFacts, vehicles::VehicleFacts},
+    consumers::{
+        SOURCES, customers::CustomerChanges, surveys::SurveyFacts, vehicles::VehicleFacts,
+    },
 };
 
 impl Service {

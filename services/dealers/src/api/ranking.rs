@@ -77,13 +77,15 @@ impl Service {
         let rest = after(
             metric,
             &ranked,
-            last_seen.as_ref().map(|(value, code)| (*value, code.as_str())),
+            last_seen
+                .as_ref()
+                .map(|(value, code)| (*value, code.as_str())),
         );
         let page = &rest[..rest.len().min(size)];
         let next_page_token = match page.last() {
-            Some(l) if rest.len() > size => self
-                .page_tokens
-                .seal(&(l.value, l.outlet.clone()), &bound),
+            Some(l) if rest.len() > size => {
+                self.page_tokens.seal(&(l.value, l.outlet.clone()), &bound)
+            }
             _ => String::new(),
         };
         let codes: Vec<String> = page.iter().map(|r| r.outlet.clone()).collect();

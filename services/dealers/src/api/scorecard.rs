@@ -58,8 +58,7 @@ fn scorecard(
         conversion_rate: (f.received > 0).then(|| f.won as f64 / f.received as f64),
         rerouted_away: f.rerouted_away,
         vehicles_sold: Some(e.vehicles_sold),
-        satisfaction_score: (e.surveys > 0)
-            .then(|| e.satisfaction_sum as f64 / e.surveys as f64),
+        satisfaction_score: (e.surveys > 0).then(|| e.satisfaction_sum as f64 / e.surveys as f64),
         median_repair_turnaround: e.median_turnaround_secs.map(seconds),
         recall_completion_rate: recall_completion(e.recall_remedies, e.recall_answerable),
     }

@@ -86,7 +86,13 @@ impl Apply for CustomerChanges {
                     .iter()
                     .map(|n| uuid_in(n, "customers/", "merged"))
                     .collect::<Result<Vec<_>, _>>()?;
-                repoint(conn, uuid_in(&m.merge, "merges/", "merge")?, survivor, &merged).await?;
+                repoint(
+                    conn,
+                    uuid_in(&m.merge, "merges/", "merge")?,
+                    survivor,
+                    &merged,
+                )
+                .await?;
             }
             Some(Kind::CustomerUnmerged(u)) => {
                 restore(conn, uuid_in(&u.merge, "merges/", "merge")?).await?

@@ -54,7 +54,8 @@ async fn outlet_day(
             .bind(outlet)
             .fetch_optional(&mut *conn)
             .await?;
-    let offset = offset.ok_or_else(|| poison(format!("outlet '{outlet}' is not in the network")))?;
+    let offset =
+        offset.ok_or_else(|| poison(format!("outlet '{outlet}' is not in the network")))?;
     Ok(local_day(at, offset))
 }
 

@@ -19,7 +19,10 @@ async fn answered(conn: &mut PgConnection, s: &pb::SurveyCompleted) -> Result<()
         return Ok(());
     }
     if !(1..=5).contains(&s.satisfaction) {
-        return Err(poison(format!("satisfaction {} is not 1..5", s.satisfaction)));
+        return Err(poison(format!(
+            "satisfaction {} is not 1..5",
+            s.satisfaction
+        )));
     }
     let at = required_time(s.answer_time.as_ref(), "answer_time")?;
     let day = outlet_day(conn, &s.outlet, at).await?;

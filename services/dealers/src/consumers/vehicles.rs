@@ -46,7 +46,10 @@ async fn sold(conn: &mut PgConnection, s: &pb::VehicleSold) -> Result<(), ApplyE
     Ok(())
 }
 
-async fn repair_closed(conn: &mut PgConnection, o: &pb::RepairOrderClosed) -> Result<(), ApplyError> {
+async fn repair_closed(
+    conn: &mut PgConnection,
+    o: &pb::RepairOrderClosed,
+) -> Result<(), ApplyError> {
     id_in(&o.repair_order, "repairOrders/", "repair_order")?;
     let vin = id_in(&o.vehicle, "vehicles/", "vehicle")?;
     let station = outlet(&o.station, "station")?;
@@ -105,13 +108,19 @@ async fn campaign_created(
         return Err(poison("code: a campaign code is required".to_owned()));
     }
     let created = required_time(
-        delivery.envelope.as_ref().and_then(|e| e.occur_time.as_ref()),
+        delivery
+            .envelope
+            .as_ref()
+            .and_then(|e| e.occur_time.as_ref()),
         "envelope.occur_time",
     )?;
     for a in &c.affected_outlets {
         let outlet = outlet(&a.outlet, "affected_outlets.outlet")?;
         if a.affected <= 0 {
-            return Err(poison(format!("affected_outlets: {outlet} has {} cars", a.affected)));
+            return Err(poison(format!(
+                "affected_outlets: {outlet} has {} cars",
+                a.affected
+            )));
         }
         let day = outlet_day(conn, outlet, created).await?;
         sqlx::query(

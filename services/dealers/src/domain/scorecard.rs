@@ -83,9 +83,8 @@ pub fn after<'a>(metric: Metric, ranked: &'a [Ranked], after: Option<(f64, &str)
     let Some(last) = after else {
         return ranked;
     };
-    let start = ranked.partition_point(|r| {
-        metric.order((r.value, &r.outlet), last) != Ordering::Greater
-    });
+    let start =
+        ranked.partition_point(|r| metric.order((r.value, &r.outlet), last) != Ordering::Greater);
     &ranked[start..]
 }
 
@@ -102,7 +101,10 @@ mod tests {
         let t = at("2026-11-16T17:30:00Z");
         assert_eq!(local_day(t, 0).to_string(), "2026-11-16");
         assert_eq!(local_day(t, 480).to_string(), "2026-11-17");
-        assert_eq!(local_day(at("2026-11-16T00:30:00Z"), -60).to_string(), "2026-11-15");
+        assert_eq!(
+            local_day(at("2026-11-16T00:30:00Z"), -60).to_string(),
+            "2026-11-15"
+        );
     }
 
     #[test]
@@ -110,8 +112,14 @@ mod tests {
         let open = at("2026-11-16T09:00:00Z");
         let done = at("2026-11-16T15:00:00Z");
         let closed = at("2026-11-17T10:00:00Z");
-        assert_eq!(repair_turnaround(open, Some(done), closed), Some(TimeDelta::hours(6)));
-        assert_eq!(repair_turnaround(open, None, closed), Some(TimeDelta::hours(25)));
+        assert_eq!(
+            repair_turnaround(open, Some(done), closed),
+            Some(TimeDelta::hours(6))
+        );
+        assert_eq!(
+            repair_turnaround(open, None, closed),
+            Some(TimeDelta::hours(25))
+        );
         assert_eq!(repair_turnaround(closed, Some(open), closed), None);
     }
 
@@ -133,14 +141,29 @@ mod tests {
         let codes = |r: &[Ranked]| r.iter().map(|r| r.outlet.clone()).collect::<Vec<_>>();
         let sales = rank(Metric::Sales, figures.clone());
         assert_eq!(codes(&sales), ["C", "A", "B", "D"]);
-        assert_eq!(sales.iter().map(|r| r.rank).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        assert_eq!(
+            sales.iter().map(|r| r.rank).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
         let turnaround = rank(Metric::RepairTurnaround, figures);
         assert_eq!(codes(&turnaround), ["D", "A", "B", "C"]);
 
-        assert_eq!(codes(after(Metric::Sales, &sales, None)), ["C", "A", "B", "D"]);
-        assert_eq!(codes(after(Metric::Sales, &sales, Some((2.0, "A")))), ["B", "D"]);
-        assert_eq!(codes(after(Metric::Sales, &sales, Some((1.0, "D")))), Vec::<String>::new());
+        assert_eq!(
+            codes(after(Metric::Sales, &sales, None)),
+            ["C", "A", "B", "D"]
+        );
+        assert_eq!(
+            codes(after(Metric::Sales, &sales, Some((2.0, "A")))),
+            ["B", "D"]
+        );
+        assert_eq!(
+            codes(after(Metric::Sales, &sales, Some((1.0, "D")))),
+            Vec::<String>::new()
+        );
         // The previous page's last outlet has since moved: the cursor is a place, not a row.
-        assert_eq!(codes(after(Metric::Sales, &sales, Some((3.0, "Z")))), ["A", "B", "D"]);
+        assert_eq!(
+            codes(after(Metric::Sales, &sales, Some((3.0, "Z")))),
+            ["A", "B", "D"]
+        );
     }
 }

@@ -242,8 +242,7 @@ impl Service {
                     other => other,
                 })? as i64;
         let answerable = store::recall::answerable(&mut tx, &campaign.code).await?;
-        crate::events::recall_campaign_created(&mut tx, principal, &campaign, &answerable)
-            .await?;
+        crate::events::recall_campaign_created(&mut tx, principal, &campaign, &answerable).await?;
         if let Selection::Vins(vins) = &mut campaign.selection {
             // The answer names the selection's kind; ListAffectedVehicles lists the VINs.
             vins.clear();
