@@ -114,7 +114,7 @@ pub(super) fn sale_event(vin: &str, outlet: &str, at: chrono::DateTime<Utc>) -> 
     .encode_to_vec()
 }
 
-/// Every event of a stream up to its first checkpoint.
+/// Every event of a stream up to its first checkpoint (after `events::settled`).
 async fn backlog<T, F, Fut>(open: F) -> Vec<T>
 where
     F: FnOnce() -> Fut,
@@ -258,6 +258,8 @@ async fn a_sale_a_repair_a_recall_remedy_and_surveys_reach_the_outlet_s_scorecar
     assert_eq!(before.vehicles_sold, Some(1));
 
     // The vehicle service said which outlet answers for the recalled car.
+    crate::events::settled(&platform, "vehicles").await;
+    crate::events::settled(&platform, "callcenter").await;
     let mut vehicles = platform.vehicles("HQ", Role::Hq);
     let vehicle_events = backlog(|| async {
         vehicles
