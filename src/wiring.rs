@@ -164,9 +164,9 @@ pub async fn add(
     })
 }
 
-/// The dealer network's consumers, one per source (each source has one cursor row): the
-/// registry's merges and erasures always; the vehicle service's and the call center's
-/// events (scorecard figures) when their URLs are known.
+/// The dealer network's consumers, one per source (each source has one cursor row), each
+/// when its publisher's URL is known: the registry's merges and erasures, the vehicle
+/// service's and the call center's events (scorecard figures).
 fn spawn_dealers_consumers(
     config: &Config,
     peers: &Peers,
@@ -177,11 +177,13 @@ fn spawn_dealers_consumers(
         CONSUMER, customers::CustomerChanges, surveys::SurveyFacts, vehicles::VehicleFacts,
     };
     let secret = || config.secrets.jwt_secret.clone();
-    let customers =
-        Source::customers(&peers.customers, secret(), "DEALERS").map_err(anyhow::Error::msg)?;
-    background.push(tokio::spawn(
-        Consumer::new(CONSUMER, customers, CustomerChanges, pool.clone()).run(),
-    ));
+    if !peers.customers.is_empty() {
+        let source =
+            Source::customers(&peers.customers, secret(), "DEALERS").map_err(anyhow::Error::msg)?;
+        background.push(tokio::spawn(
+            Consumer::new(CONSUMER, source, CustomerChanges, pool.clone()).run(),
+        ));
+    }
     if let Some(vehicles) = &peers.vehicles {
         let source = Source::vehicles(vehicles, secret(), "DEALERS").map_err(anyhow::Error::msg)?;
         background.push(tokio::spawn(

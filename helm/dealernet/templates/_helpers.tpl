@@ -23,13 +23,15 @@ The services a component calls (its DEALERNET_<SVC>_URL settings, from
 services/kit/src/config.rs and src/wiring.rs): vehicles asks the registry and the
 dealer network and reads the registry's events; callcenter asks those and reads the
 vehicle service's and the registry's events; the registry reads the vehicle service's
-events (customer value); the gateway routes to all four. NetworkPolicies are derived
+events (customer value); dealers reads the registry's, the vehicle service's and the
+call center's events (merges and erasures, scorecard figures); the gateway routes to all
+four. NetworkPolicies are derived
 from it too.
 */}}
 {{- define "dealernet.peers" -}}
 {{- $peers := dict
     "customers" "vehicles"
-    "dealers" ""
+    "dealers" "customers vehicles callcenter"
     "callcenter" "customers dealers vehicles"
     "vehicles" "customers dealers"
     "gateway" "customers vehicles callcenter dealers" -}}
