@@ -44,8 +44,8 @@ CREATE TABLE repair_fact (
     day             date             NOT NULL,  -- the local day it was closed
     turnaround_secs double precision NOT NULL CHECK (turnaround_secs >= 0)
 );
+-- A station's orders of a period, index-only (the scorecard, and the ranking per outlet).
 CREATE INDEX repair_fact_station_day ON repair_fact (station, day) INCLUDE (turnaround_secs);
-CREATE INDEX repair_fact_day ON repair_fact (day, station) INCLUDE (turnaround_secs);
 
 -- One row per car remedied for a campaign (a car is remedied once per campaign).
 CREATE TABLE recall_remedy (
