@@ -153,6 +153,7 @@ pub async fn add(
                     config.idempotency_retention_hours,
                 ),
             ));
+            spawn_dealers_consumers(config, peers, &pool, background)?;
             server.add_service(
                 dealernet_dealers::Service::new(pool, &config.secrets, clock.clone())
                     .into_server(auth),
@@ -162,4 +163,40 @@ pub async fn add(
             anyhow::bail!("the gateway is not a backend service")
         }
     })
+}
+
+/// The dealer network's consumers, one per source (each source has one cursor row), each
+/// when its publisher's URL is known: the registry's merges and erasures, the vehicle
+/// service's and the call center's events (scorecard figures).
+fn spawn_dealers_consumers(
+    config: &Config,
+    peers: &Peers,
+    pool: &sqlx::PgPool,
+    background: &mut Vec<JoinHandle<()>>,
+) -> anyhow::Result<()> {
+    use dealernet_dealers::consumers::{
+        CONSUMER, customers::CustomerChanges, surveys::SurveyFacts, vehicles::VehicleFacts,
+    };
+    let secret = || config.secrets.jwt_secret.clone();
+    if !peers.customers.is_empty() {
+        let source =
+            Source::customers(&peers.customers, secret(), "DEALERS").map_err(anyhow::Error::msg)?;
+        background.push(tokio::spawn(
+            Consumer::new(CONSUMER, source, CustomerChanges, pool.clone()).run(),
+        ));
+    }
+    if let Some(vehicles) = &peers.vehicles {
+        let source = Source::vehicles(vehicles, secret(), "DEALERS").map_err(anyhow::Error::msg)?;
+        background.push(tokio::spawn(
+            Consumer::new(CONSUMER, source, VehicleFacts, pool.clone()).run(),
+        ));
+    }
+    if let Some(callcenter) = &peers.callcenter {
+        let source =
+            Source::callcenter(callcenter, secret(), "DEALERS").map_err(anyhow::Error::msg)?;
+        background.push(tokio::spawn(
+            Consumer::new(CONSUMER, source, SurveyFacts, pool.clone()).run(),
+        ));
+    }
+    Ok(())
 }

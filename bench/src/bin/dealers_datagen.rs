@@ -2,7 +2,9 @@
 //! mainland China (the demo generator's cities, weighted by car sales, scattered within
 //! 25 km of each centre), in dealer groups, with opening hours, the Spring Festival
 //! closure and a handful of staff each — through the service's own store functions, so
-//! the rows are exactly what CreateOutlet would have written.
+//! the rows are exactly what CreateOutlet would have written. With `--history-days`, also
+//! the scorecard figures the event consumers would have kept for that many days (see
+//! `history`), for RankOutletScorecards.
 
 use std::time::Instant;
 
@@ -29,6 +31,10 @@ struct Args {
     /// How many outlets.
     #[arg(long, default_value_t = 5000)]
     outlets: usize,
+    /// Days of scorecard history (sales, surveys, repair orders, recall remedies) up to
+    /// today; 0: none.
+    #[arg(long, default_value_t = 0)]
+    history_days: i32,
     /// Empty the dealers schema first instead of refusing to load into a non-empty one.
     #[arg(long)]
     truncate: bool,
@@ -53,7 +59,8 @@ async fn main() -> anyhow::Result<()> {
         }
         sqlx::query(
             "TRUNCATE lead_assignment, lead, staff_member, outlet_status_change, outlet_closure, \
-             outlet_hours, outlet, dealer_group, idempotency",
+             outlet_hours, outlet, dealer_group, idempotency, outlet_day_figures, sale_fact, \
+             survey_fact, repair_fact, recall_remedy, recall_answerable",
         )
         .execute(&mut conn)
         .await?;
@@ -75,9 +82,13 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     tx.commit().await?;
+    if args.history_days > 0 {
+        history(&mut conn, args.history_days).await?;
+    }
     // VACUUM sets the visibility map too, so index-only scans work as in a settled database.
     sqlx::query(
-        "VACUUM (ANALYZE) dealer_group, outlet, outlet_hours, outlet_closure, staff_member",
+        "VACUUM (ANALYZE) dealer_group, outlet, outlet_hours, outlet_closure, staff_member, \
+         outlet_day_figures, repair_fact, recall_answerable",
     )
     .execute(&mut conn)
     .await?;
@@ -92,6 +103,57 @@ async fn main() -> anyhow::Result<()> {
         "dealers_datagen: {} outlets ({sales} with SALES) in {} groups, {staff} staff, in {:.1} s",
         outlets.len(),
         groups.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The aggregates the consumers keep, for `days` days up to today, drawn at random: per
+/// outlet and day 0–3 sales (SALES outlets), 0–2 survey answers of 3–5, a recall remedy
+/// one day in five; per SERVICE outlet and day six closed repair orders of 1–48 h; twenty
+/// recall campaigns with 1–30 cars per outlet. The per-event fact rows that only guard
+/// against redelivery are not written (the ranking never reads them).
+async fn history(conn: &mut PgConnection, days: i32) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut tx = conn.begin().await?;
+    let day_rows = sqlx::query(
+        "INSERT INTO outlet_day_figures \
+             (outlet_code, day, vehicles_sold, surveys, satisfaction_sum, recall_remedies) \
+         SELECT code, day, \
+                CASE WHEN 'SALES' = ANY (capabilities) THEN floor(random() * 4)::bigint ELSE 0 END, \
+                surveys, surveys * (3 + floor(random() * 3)::bigint), (random() < 0.2)::int \
+         FROM (SELECT o.code, o.capabilities, d::date AS day, floor(random() * 3)::bigint AS surveys \
+               FROM outlet o \
+               CROSS JOIN generate_series(current_date - $1, current_date, interval '1 day') d) x",
+    )
+    .bind(days)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let orders = sqlx::query(
+        "INSERT INTO repair_fact (repair_order, station, day, turnaround_secs) \
+         SELECT 'repairOrders/bench-' || o.code || '-' || d::date || '-' || i, o.code, d::date, \
+                3600 + random() * 47 * 3600 \
+         FROM outlet o \
+         CROSS JOIN generate_series(current_date - $1, current_date, interval '1 day') d \
+         CROSS JOIN generate_series(1, 6) i \
+         WHERE 'SERVICE' = ANY (o.capabilities)",
+    )
+    .bind(days)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "INSERT INTO recall_answerable (campaign_code, outlet_code, affected, day) \
+         SELECT 'RC-BENCH-' || c, o.code, 1 + floor(random() * 30)::bigint, current_date - $1 \
+         FROM outlet o CROSS JOIN generate_series(1, 20) c",
+    )
+    .bind(days)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    eprintln!(
+        "dealers_datagen: {day_rows} outlet days, {orders} repair orders of history in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())

@@ -49,6 +49,9 @@ enum Scenario {
     LocateWide,
     /// CreateLead of a buy lead at a location (routed to an outlet), with a request id.
     CreateLead,
+    /// RankOutletScorecards (HQ's token) of the last 30 days, the first 50, the five
+    /// metrics in turn; `empty` counts rankings with no outlet.
+    Rank,
 }
 
 #[derive(Debug, Parser)]
@@ -190,6 +193,37 @@ async fn call(
                 ))
                 .await
                 .map(|_| false)
+        }
+        Scenario::Rank => {
+            let metrics = [
+                pb::ScorecardMetric::Sales,
+                pb::ScorecardMetric::Conversion,
+                pb::ScorecardMetric::Satisfaction,
+                pb::ScorecardMetric::RepairTurnaround,
+                pb::ScorecardMetric::RecallCompletion,
+            ];
+            let today = chrono::Utc::now().date_naive();
+            let date = |d: chrono::NaiveDate| {
+                use chrono::Datelike;
+                dealernet_proto::types::v1::Date {
+                    year: d.year(),
+                    month: d.month() as i32,
+                    day: d.day() as i32,
+                }
+            };
+            client
+                .rank_outlet_scorecards(req(
+                    pb::RankOutletScorecardsRequest {
+                        start_date: Some(date(today - chrono::TimeDelta::days(29))),
+                        end_date: Some(date(today)),
+                        metric: metrics[(seq % 5) as usize] as i32,
+                        page_size: 50,
+                        ..Default::default()
+                    },
+                    plan,
+                ))
+                .await
+                .map(|r| r.into_inner().ranked.is_empty())
         }
     };
     match result {

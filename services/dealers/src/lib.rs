@@ -7,9 +7,11 @@
 //! - [`api`]: the `dealernet.dealers.v1.DealerService` handlers;
 //! - [`router`]: places a lead at an outlet (shared by the handlers and the sweeper);
 //! - [`sweeper`]: the deadline sweeper that re-routes overdue leads;
+//! - [`consumers`]: other services' events applied (scorecard figures, merges, erasures);
 //! - [`demo`]: the demo network for `dev` mode and the benchmark's outlet generator.
 
 pub mod api;
+pub mod consumers;
 pub mod demo;
 pub mod domain;
 mod error;
@@ -55,6 +57,11 @@ impl Service {
         auth: Authenticate,
     ) -> InterceptedService<DealerServiceServer<Service>, Authenticate> {
         DealerServiceServer::with_interceptor(self, auth)
+    }
+
+    /// The service's pool (for its event consumers).
+    pub fn pool(&self) -> PgPool {
+        self.pool.clone()
     }
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -228,17 +228,26 @@ pub async fn repair_order_closed(
     .await
 }
 
-/// A new recall campaign (HQ's; no outlet's own object).
+/// A new recall campaign (HQ's; no outlet's own object) with the (outlet, cars) it is
+/// answerable for at creation.
 pub async fn recall_campaign_created(
     conn: &mut PgConnection,
     principal: &Principal,
     campaign: &Campaign,
+    answerable: &[(String, i64)],
 ) -> Result<(), sqlx::Error> {
     let kind = Kind::RecallCampaignCreated(pb::RecallCampaignCreated {
         recall_campaign: format!("recallCampaigns/{}", campaign.code),
         code: campaign.code.clone(),
         title: campaign.title.clone(),
         affected_count: campaign.affected_count,
+        affected_outlets: answerable
+            .iter()
+            .map(|(outlet, affected)| pb::RecallOutletAffected {
+                outlet: outlet.clone(),
+                affected: *affected,
+            })
+            .collect(),
     });
     let about = (
         "recallCampaign",

@@ -58,6 +58,32 @@ async fn backlog(
     }
 }
 
+/// Waits until every event in `schema`'s outbox lies below the streams' horizon. The
+/// horizon is the oldest transaction still running anywhere in the cluster (other tests'
+/// databases and every platform's consumers included), so a backlog read before then may
+/// end at a checkpoint short of events that have already committed.
+pub(crate) async fn settled(platform: &TestPlatform, schema: &str) {
+    let mut db = platform.db().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let below: bool = sqlx::query_scalar(&format!(
+            "SELECT coalesce(max(tx_id) < pg_snapshot_xmin(pg_current_snapshot()), true) \
+             FROM {schema}.outbox_event"
+        ))
+        .fetch_one(&mut db)
+        .await
+        .expect("horizon");
+        if below {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{schema}'s events never fell below the horizon"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn kind(m: &pb::StreamEventsResponse) -> &Kind {
     m.event
         .as_ref()
@@ -78,6 +104,7 @@ async fn a_vehicle_s_events_stream_live_and_scoped_to_its_outlets() {
 
     // HQ reads everything: the timeline as VehicleChanged, and the typed sale.
     let mut hq = platform.vehicles("HQ", Role::Hq);
+    settled(&platform, "vehicles").await;
     let mut all = open(&mut hq, "", &[]).await;
     let (events, caught_up) = backlog(&mut all).await;
     let actions: Vec<&str> = events
@@ -171,6 +198,7 @@ async fn a_vehicle_s_events_stream_live_and_scoped_to_its_outlets() {
     );
 
     // The selling outlet reads its car's events; another outlet reads none of them.
+    settled(&platform, "vehicles").await;
     let (own, _) = backlog(&mut open(&mut dealer, "", &["VehicleSold"]).await).await;
     assert_eq!(own.len(), 1);
     let mut other = platform.vehicles("D2002", Role::Dealer);

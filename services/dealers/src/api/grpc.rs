@@ -52,4 +52,7 @@ dealer_service! {
     reassign_lead(ReassignLeadRequest) -> ReassignLeadResponse;
     get_outlet_scorecard(GetOutletScorecardRequest) -> GetOutletScorecardResponse;
     list_outlet_scorecards(ListOutletScorecardsRequest) -> ListOutletScorecardsResponse;
+    rank_outlet_scorecards(RankOutletScorecardsRequest) -> RankOutletScorecardsResponse;
+    list_parked_events(ListParkedEventsRequest) -> ListParkedEventsResponse;
+    retry_parked_event(RetryParkedEventRequest) -> RetryParkedEventResponse;
 }

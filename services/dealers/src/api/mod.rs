@@ -2,12 +2,14 @@
 //! per resource, and what every handler shares (who the caller is, idempotency, paging).
 
 mod convert;
+mod events;
 mod grpc;
 mod lead;
 mod lead_flow;
 mod locator;
 mod outlet;
 mod outlet_input;
+mod ranking;
 mod scorecard;
 mod staff;
 

@@ -1,6 +1,6 @@
-//! Scorecards: lead figures per outlet and period. The sales, satisfaction, repair and
-//! recall figures are other services' facts and arrive with the events feed; until then
-//! they are left unset rather than reported as zero.
+//! Scorecards: lead figures per outlet and period, and the sales, satisfaction, repair
+//! and recall figures the event consumers keep (`crate::consumers`). A figure with
+//! nothing to average is left unset rather than reported as zero.
 
 use chrono::{NaiveDate, TimeDelta};
 use dealernet_kit::{auth::Principal, error::FieldViolations, paging::PageSize};
@@ -12,11 +12,11 @@ use super::{
     convert::{date, optional, outlet_code, required_date},
     next_page, not_your_outlet, require_head_office,
 };
-use crate::{Error, Service, store};
+use crate::{Error, Service, domain::scorecard::recall_completion, store};
 
 const MAX_PERIOD_DAYS: i64 = 366;
 
-fn period(
+pub(super) fn period(
     v: &mut FieldViolations,
     start: Option<&types::Date>,
     end: Option<&types::Date>,
@@ -35,31 +35,51 @@ fn period(
     Some((first, last))
 }
 
+/// The scorecard of one outlet from its lead and event figures (same outlet).
 fn scorecard(
     f: &store::scorecard::LeadFigures,
+    e: &store::scorecard::EventFigures,
     first: NaiveDate,
     last: NaiveDate,
 ) -> pb::Scorecard {
+    let seconds = |s: f64| prost_types::Duration {
+        seconds: s.trunc() as i64,
+        nanos: (s.fract() * 1e9) as i32,
+    };
     pb::Scorecard {
         outlet: f.outlet.clone(),
         start_date: Some(date(first)),
         end_date: Some(date(last)),
         leads_received: f.received,
         leads_contacted: f.contacted,
-        median_time_to_first_contact: f.median_contact_secs.map(|s| prost_types::Duration {
-            seconds: s.trunc() as i64,
-            nanos: (s.fract() * 1e9) as i32,
-        }),
+        median_time_to_first_contact: f.median_contact_secs.map(seconds),
         leads_won: f.won,
         leads_lost: f.lost,
         conversion_rate: (f.received > 0).then(|| f.won as f64 / f.received as f64),
         rerouted_away: f.rerouted_away,
-        // Filled by the events feed (other services' facts); unset until it exists.
-        vehicles_sold: None,
-        satisfaction_score: None,
-        median_repair_turnaround: None,
-        recall_completion_rate: None,
+        vehicles_sold: Some(e.vehicles_sold),
+        satisfaction_score: (e.surveys > 0).then(|| e.satisfaction_sum as f64 / e.surveys as f64),
+        median_repair_turnaround: e.median_turnaround_secs.map(seconds),
+        recall_completion_rate: recall_completion(e.recall_remedies, e.recall_answerable),
     }
+}
+
+/// The scorecards of `codes` (unknown codes left out), by outlet code.
+pub(super) async fn scorecards(
+    conn: &mut sqlx::PgConnection,
+    codes: &[String],
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Vec<pb::Scorecard>> {
+    let leads = store::scorecard::lead_figures(conn, codes, first, last).await?;
+    let events = store::scorecard::event_figures(conn, codes, first, last).await?;
+    Ok(leads
+        .iter()
+        .filter_map(|f| {
+            let e = events.iter().find(|e| e.outlet == f.outlet)?;
+            Some(scorecard(f, e, first, last))
+        })
+        .collect())
 }
 
 impl Service {
@@ -80,14 +100,12 @@ impl Service {
             return Err(not_your_outlet(principal, &outlet));
         }
         let mut conn = self.pool.acquire().await?;
-        let figures =
-            store::scorecard::lead_figures(&mut conn, std::slice::from_ref(&outlet), first, last)
-                .await?;
-        let f = figures
-            .first()
+        let card = scorecards(&mut conn, std::slice::from_ref(&outlet), first, last)
+            .await?
+            .pop()
             .ok_or_else(|| Error::outlet_not_found(&outlet))?;
         Ok(pb::GetOutletScorecardResponse {
-            scorecard: Some(scorecard(f, first, last)),
+            scorecard: Some(card),
         })
     }
 
@@ -135,9 +153,8 @@ impl Service {
             o.code.clone()
         });
         let codes: Vec<String> = outlets.into_iter().map(|o| o.code).collect();
-        let figures = store::scorecard::lead_figures(&mut conn, &codes, first, last).await?;
         Ok(pb::ListOutletScorecardsResponse {
-            scorecards: figures.iter().map(|f| scorecard(f, first, last)).collect(),
+            scorecards: scorecards(&mut conn, &codes, first, last).await?,
             next_page_token,
         })
     }

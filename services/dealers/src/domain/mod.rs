@@ -5,4 +5,5 @@ pub mod hours;
 pub mod lead;
 pub mod outlet;
 pub mod routing;
+pub mod scorecard;
 pub mod staff;

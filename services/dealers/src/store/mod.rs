@@ -3,6 +3,7 @@
 
 pub mod lead;
 pub mod outlet;
+pub mod ranking;
 pub mod scorecard;
 pub mod staff;
 

@@ -241,7 +241,8 @@ impl Service {
                     Error::RecallExists(_) => Error::RecallExists(campaign.code.clone()),
                     other => other,
                 })? as i64;
-        crate::events::recall_campaign_created(&mut tx, principal, &campaign).await?;
+        let answerable = store::recall::answerable(&mut tx, &campaign.code).await?;
+        crate::events::recall_campaign_created(&mut tx, principal, &campaign, &answerable).await?;
         if let Selection::Vins(vins) = &mut campaign.selection {
             // The answer names the selection's kind; ListAffectedVehicles lists the VINs.
             vins.clear();

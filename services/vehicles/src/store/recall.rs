@@ -333,6 +333,21 @@ pub async fn affected(
     .await
 }
 
+/// Per answerable outlet (none left out): (outlet, affected cars), by outlet code.
+pub async fn answerable(
+    conn: &mut PgConnection,
+    code: &str,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {ANSWERABLE} AS outlet, count(*) \
+         FROM recall_vehicle rv JOIN vehicle v ON v.vin = rv.vin LEFT JOIN sale s ON s.vin = rv.vin \
+         WHERE rv.campaign_code = $1 AND {ANSWERABLE} <> '' GROUP BY 1 ORDER BY 1"
+    ))
+    .bind(code)
+    .fetch_all(&mut *conn)
+    .await
+}
+
 /// Per answerable outlet: (outlet, affected, completed), and per performing outlet:
 /// (outlet, remedies performed).
 pub async fn progress(

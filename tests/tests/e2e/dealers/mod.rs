@@ -1,6 +1,8 @@
 //! The dealer network end to end: outlets, staff, the locator, leads with routing,
-//! deadlines and the sweeper, scorecards. Shared builders live here.
+//! deadlines and the sweeper, scorecards (and the events that feed them), the registry's
+//! merges and erasures as the network applies them. Shared builders live here.
 
+mod customer_events;
 mod lead_listing;
 mod leads;
 mod locator;
@@ -8,6 +10,8 @@ mod outlet_rules;
 mod outlets;
 mod reassignment;
 mod routing;
+mod scorecard_events;
+mod scorecard_ranking;
 mod scorecards;
 mod staff;
 mod sweeper;

@@ -1,5 +1,5 @@
-//! Scorecards: lead figures per outlet and period, who may read them, and the slots the
-//! events feed will fill.
+//! Scorecards: lead figures per outlet and period, who may read them, and the event
+//! figures of an outlet no event has named.
 
 use chrono::TimeDelta;
 use dealernet_kit::{auth::Role, clock::ManualClock};
@@ -98,8 +98,8 @@ async fn dealers_scorecards_count_received_contacted_won_and_rerouted_leads() {
             card.median_repair_turnaround,
             card.recall_completion_rate
         ),
-        (None, None, None, None),
-        "filled by the events feed, not invented here"
+        (Some(0), None, None, None),
+        "no sales counted, and nothing to average: left unset rather than invented"
     );
 
     let b = hq(&platform)
