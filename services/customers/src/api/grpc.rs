@@ -125,6 +125,9 @@ rpcs! {
     ack_events(pb::AckEventsRequest) -> pb::AckEventsResponse => ack_events;
     list_parked_events(pb::ListParkedEventsRequest) -> pb::ListParkedEventsResponse => list_parked_events;
     retry_parked_event(pb::RetryParkedEventRequest) -> pb::RetryParkedEventResponse => retry_parked_event;
+    get_customer_value(pb::GetCustomerValueRequest) -> pb::GetCustomerValueResponse => get_customer_value;
+    list_segment_members(pb::ListSegmentMembersRequest) -> pb::ListSegmentMembersResponse => list_segment_members;
+    get_segment_summary(pb::GetSegmentSummaryRequest) -> pb::GetSegmentSummaryResponse => get_segment_summary;
     }
     streaming {
         type ScanDuplicatesStream = ReceiverStream<Result<pb::ScanDuplicatesResponse, Status>>;

@@ -117,11 +117,11 @@ fn div_round(num: i64, den: i64) -> i64 {
 
 /// The cars with a repair order at a network station, as a percentage of the cars known
 /// (every station is authorised, so this is the share of cars the network services).
-pub fn service_share_percent(f: &Figures) -> i64 {
-    if f.cars == 0 {
+pub fn service_share_percent(cars: i64, cars_serviced: i64) -> i64 {
+    if cars <= 0 {
         0
     } else {
-        div_round(100 * f.cars_serviced, f.cars)
+        div_round(100 * cars_serviced.clamp(0, cars), cars)
     }
 }
 
@@ -279,13 +279,13 @@ mod tests {
             last_activity_at: Some(day(800)),
             ..one_sale(1)
         };
-        assert_eq!(service_share_percent(&f), 50);
+        assert_eq!(service_share_percent(f.cars, f.cars_serviced), 50);
         assert_eq!(Value::of(f.clone(), &RULES).loyalty_score, 5);
         let fewer = Figures {
             cars: 3,
             ..f
         };
-        assert_eq!(service_share_percent(&fewer), 33);
+        assert_eq!(service_share_percent(fewer.cars, fewer.cars_serviced), 33);
         assert_eq!(Value::of(fewer, &RULES).loyalty_score, 4);
     }
 
