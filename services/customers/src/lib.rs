@@ -12,6 +12,7 @@ pub mod demo;
 pub mod domain;
 mod error;
 pub mod events;
+pub mod segments;
 pub mod store;
 pub mod value_feed;
 

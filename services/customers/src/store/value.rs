@@ -354,13 +354,13 @@ pub async fn summary(conn: &mut PgConnection) -> Result<Vec<(String, String, i64
 
 /// Recomputes the next `batch` customers after `after` (every state: rows of customers
 /// merged or erased since are removed), locking them first as a consumer would. Returns
-/// the last id handled (None when there were none) and how many now have a value.
+/// the last id handled, how many have a value now and how many were looked at.
 pub async fn rebuild_batch(
     conn: &mut PgConnection,
     after: Option<Uuid>,
     batch: usize,
     rules: &Rules,
-) -> Result<(Option<Uuid>, usize), sqlx::Error> {
+) -> Result<(Option<Uuid>, usize, usize), sqlx::Error> {
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "SELECT id FROM customer WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2 \
          FOR NO KEY UPDATE",
@@ -369,8 +369,11 @@ pub async fn rebuild_batch(
     .bind(batch as i64)
     .fetch_all(&mut *conn)
     .await?;
+    if ids.is_empty() {
+        return Ok((None, 0, 0));
+    }
     let valued = recompute(conn, &ids, rules).await?;
-    Ok((ids.last().copied(), valued))
+    Ok((ids.last().copied(), valued, ids.len()))
 }
 
 /// Sets every segment count from the value rows, under a table lock that waits for (and
