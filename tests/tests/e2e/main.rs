@@ -26,6 +26,7 @@ mod resolve;
 mod sale;
 mod server;
 mod stock;
+mod value;
 mod vehicles;
 mod visibility;
 
