@@ -231,11 +231,6 @@ impl Service {
         )
         .await?;
         unite_relations(&mut tx, merge_id, survivor_id, &duplicate_ids).await?;
-        // The survivor's value now counts the duplicates' facts; theirs are gone.
-        let valued: Vec<Uuid> = std::iter::once(survivor_id)
-            .chain(duplicate_ids.iter().copied())
-            .collect();
-        store::value::recompute(&mut tx, &valued, &self.value_rules).await?;
         crate::events::customer_merged(
             &mut tx,
             principal,
@@ -247,6 +242,11 @@ impl Service {
         .await?;
         record.survivor_version = updated.version;
         close(&mut tx, &record).await?;
+        // The survivor's value now counts the duplicates' facts; theirs are gone.
+        let valued: Vec<Uuid> = std::iter::once(survivor_id)
+            .chain(duplicate_ids.iter().copied())
+            .collect();
+        store::value::recompute(&mut tx, &valued, &self.value_rules).await?;
         let response = pb::MergeCustomersResponse {
             survivor: Some(to_proto(&updated)),
             merge: Some(merge_to_proto(&record)),
