@@ -44,7 +44,8 @@ pub async fn rebuild(
     let mut after: Option<Uuid> = None;
     loop {
         let mut tx = pool.begin().await?;
-        let (last, valued, seen) = store::rebuild_batch(&mut tx, after, batch.max(1), rules).await?;
+        let (last, valued, seen) =
+            store::rebuild_batch(&mut tx, after, batch.max(1), rules).await?;
         tx.commit().await?;
         if seen == 0 {
             break;

@@ -156,7 +156,8 @@ impl Apply for CallCenterFacts {
         match delivery.event.as_ref().and_then(|e| e.kind.as_ref()) {
             Some(CallKind::SurveyCompleted(s)) => {
                 let customer = customer_id(&s.customer, "customer")?;
-                let response = object_id(&s.survey_response, "surveyResponses/", "survey_response")?;
+                let response =
+                    object_id(&s.survey_response, "surveyResponses/", "survey_response")?;
                 if !(1..=5).contains(&s.satisfaction) || !(0..=10).contains(&s.nps) {
                     return Err(poison(format!(
                         "satisfaction {} (1..5) or nps {} (0..10) out of range",

@@ -531,14 +531,20 @@ impl Config {
                 .unwrap_or(DEFAULT_VALUE_RECENT_SURVEYS),
         };
         if value.key_account_min_minor == 0 || value.key_account_min_minor > i64::MAX as u64 {
-            problems.push(format!("value_key_account_min_minor: must be 1 to {}", i64::MAX));
+            problems.push(format!(
+                "value_key_account_min_minor: must be 1 to {}",
+                i64::MAX
+            ));
         }
         for (key, n) in [
             (
                 "value_relationship_min_purchases",
                 value.relationship_min_purchases,
             ),
-            ("value_relationship_min_visits", value.relationship_min_visits),
+            (
+                "value_relationship_min_visits",
+                value.relationship_min_visits,
+            ),
             (
                 "value_relationship_min_tenure_days",
                 value.relationship_min_tenure_days,

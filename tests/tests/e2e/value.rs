@@ -146,7 +146,11 @@ async fn sales_repairs_surveys_and_complaints_change_the_buyer_s_value() {
         (vpb::RepairOrderStatus::Completed, "Serviced"),
         (vpb::RepairOrderStatus::Closed, ""),
     ] {
-        closed = Some(set_status(&mut station, &order.name, s, d).await.expect("move"));
+        closed = Some(
+            set_status(&mut station, &order.name, s, d)
+                .await
+                .expect("move"),
+        );
     }
     let paid = minor(&closed.expect("closed").totals.expect("totals").customer);
     assert!(paid > 0);
@@ -154,7 +158,11 @@ async fn sales_repairs_surveys_and_complaints_change_the_buyer_s_value() {
     assert_eq!(minor(&repaired.service_revenue), paid);
     assert_eq!(minor(&repaired.contribution), 19_980_000 + paid);
     assert_eq!(
-        (repaired.cars, repaired.cars_serviced, repaired.service_share_percent),
+        (
+            repaired.cars,
+            repaired.cars_serviced,
+            repaired.service_share_percent
+        ),
         (1, 1, 100)
     );
     assert_eq!(repaired.loyalty_score, 2, "its one car is serviced here");
@@ -270,7 +278,10 @@ async fn sales_repairs_surveys_and_complaints_change_the_buyer_s_value() {
             .collect::<Vec<_>>()
     };
     assert_eq!(listed(seller.clone()).await, vec![owner.clone()]);
-    assert!(listed(stranger.clone()).await.is_empty(), "not its customer");
+    assert!(
+        listed(stranger.clone()).await.is_empty(),
+        "not its customer"
+    );
     assert_refused(
         stranger
             .get_segment_summary(pb::GetSegmentSummaryRequest::default())
@@ -352,7 +363,10 @@ async fn a_poison_event_is_parked_listed_and_retried() {
         assert!(tokio::time::Instant::now() < deadline, "parked: {listed:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert!(listed[0].error.contains("not in the registry"), "{listed:?}");
+    assert!(
+        listed[0].error.contains("not in the registry"),
+        "{listed:?}"
+    );
     assert!(listed[1].error.contains("out of range"), "{listed:?}");
     let event_id = |p: &types::ParkedEvent| p.envelope.as_ref().expect("envelope").event_id.clone();
 

@@ -154,11 +154,10 @@ impl Value {
         let long_tenure = tenure_days >= rules.relationship_min_tenure_days;
         let regular_visitor = f.service_visits >= rules.relationship_min_visits;
         let serviced_here = f.cars > 0 && 2 * f.cars_serviced >= f.cars;
-        let loyalty_score = 1
-            + [repeat_buyer, long_tenure, regular_visitor, serviced_here]
-                .iter()
-                .filter(|b| **b)
-                .count() as i64;
+        let loyalty_score = 1 + [repeat_buyer, long_tenure, regular_visitor, serviced_here]
+            .iter()
+            .filter(|b| **b)
+            .count() as i64;
         let tier = if contribution_minor >= rules.key_account_min_minor {
             Tier::KeyAccount
         } else if f.purchases >= rules.relationship_min_purchases
@@ -281,10 +280,7 @@ mod tests {
         };
         assert_eq!(service_share_percent(f.cars, f.cars_serviced), 50);
         assert_eq!(Value::of(f.clone(), &RULES).loyalty_score, 5);
-        let fewer = Figures {
-            cars: 3,
-            ..f
-        };
+        let fewer = Figures { cars: 3, ..f };
         assert_eq!(service_share_percent(fewer.cars, fewer.cars_serviced), 33);
         assert_eq!(Value::of(fewer, &RULES).loyalty_score, 4);
     }
@@ -350,7 +346,13 @@ mod tests {
         assert_eq!(scores, [1, 1, 2, 2, 3, 4, 5, 5]);
         let m = |minor: i64| Value::of(one_sale(minor), &RULES).monetary_score;
         assert_eq!(
-            [m(0), m(4_999_999), m(5_000_000), m(30_000_000), m(60_000_000)],
+            [
+                m(0),
+                m(4_999_999),
+                m(5_000_000),
+                m(30_000_000),
+                m(60_000_000)
+            ],
             [1, 1, 2, 4, 5]
         );
     }
@@ -363,7 +365,11 @@ mod tests {
             [at(0), at(90), at(91), at(180), at(365), at(730), at(731)],
             [5, 5, 4, 4, 3, 2, 1]
         );
-        assert_eq!(recency_score(Some(day(5)), day(0)), 5, "a future date is now");
+        assert_eq!(
+            recency_score(Some(day(5)), day(0)),
+            5,
+            "a future date is now"
+        );
     }
 
     #[test]

@@ -115,9 +115,8 @@ async fn write(
     let col = |f: &dyn Fn(&Value) -> i64| -> Vec<i32> {
         computed.iter().map(|(_, _, v)| int(f(v))).collect()
     };
-    let big = |f: &dyn Fn(&Value) -> i64| -> Vec<i64> {
-        computed.iter().map(|(_, _, v)| f(v)).collect()
-    };
+    let big =
+        |f: &dyn Fn(&Value) -> i64| -> Vec<i64> { computed.iter().map(|(_, _, v)| f(v)).collect() };
     let score = |f: &dyn Fn(&Value) -> i64| -> Vec<i16> {
         computed.iter().map(|(_, _, v)| small(f(v))).collect()
     };
@@ -130,7 +129,12 @@ async fn write(
     sqlx::query(WRITE)
         .bind(ids)
         .bind(computed.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
-        .bind(computed.iter().map(|(_, p, _)| p.clone()).collect::<Vec<_>>())
+        .bind(
+            computed
+                .iter()
+                .map(|(_, p, _)| p.clone())
+                .collect::<Vec<_>>(),
+        )
         .bind(
             computed
                 .iter()

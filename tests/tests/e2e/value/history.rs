@@ -146,7 +146,7 @@ async fn create(platform: &TestPlatform, i: usize) -> String {
     if let Some(address) = customer.address.as_mut() {
         address.province = PROVINCES[i % PROVINCES.len()].into();
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         customer.preferred_dealer = "D1002".into();
     }
     platform
@@ -202,7 +202,7 @@ async fn incremental_values_equal_a_rebuild_and_the_rpcs_read_them() {
     let half = facts.len() / 2;
     for (n, fact) in facts[..half].iter().enumerate() {
         apply(&pool, fact).await;
-        if n % 7 == 0 {
+        if n.is_multiple_of(7) {
             apply(&pool, fact).await;
         }
     }
@@ -219,7 +219,7 @@ async fn incremental_values_equal_a_rebuild_and_the_rpcs_read_them() {
         .expect("unmerge");
     for (n, fact) in facts[half..].iter().enumerate() {
         apply(&pool, fact).await;
-        if n % 5 == 0 {
+        if n.is_multiple_of(5) {
             apply(&pool, fact).await;
         }
     }
@@ -230,21 +230,19 @@ async fn incremental_values_equal_a_rebuild_and_the_rpcs_read_them() {
     let tiers: std::collections::BTreeSet<&str> =
         incremental.1.iter().map(|(t, _, _)| t.as_str()).collect();
     assert_eq!(tiers.len(), 3, "the history reaches every tier: {tiers:?}");
-    let chained: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM customer_value WHERE customer_id = ANY ($1)",
-    )
-    .bind(vec![id_of(&names[0]), id_of(&names[1]), id_of(&names[3])])
-    .fetch_one(&pool)
-    .await
-    .expect("merged");
+    let chained: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM customer_value WHERE customer_id = ANY ($1)")
+            .bind(vec![id_of(&names[0]), id_of(&names[1]), id_of(&names[3])])
+            .fetch_one(&pool)
+            .await
+            .expect("merged");
     assert_eq!(chained, 0, "merged customers have no value of their own");
-    let survivor: (i32, i32) = sqlx::query_as(
-        "SELECT purchases, surveys FROM customer_value WHERE customer_id = $1",
-    )
-    .bind(id_of(&names[2]))
-    .fetch_one(&pool)
-    .await
-    .expect("survivor");
+    let survivor: (i32, i32) =
+        sqlx::query_as("SELECT purchases, surveys FROM customer_value WHERE customer_id = $1")
+            .bind(id_of(&names[2]))
+            .fetch_one(&pool)
+            .await
+            .expect("survivor");
     let own: (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM value_sale WHERE customer_id = ANY ($1)), \
                 (SELECT count(*) FROM value_survey WHERE customer_id = ANY ($1))",
@@ -292,7 +290,10 @@ async fn summary_counts(platform: &TestPlatform, counts: &[(String, String, i64)
         other => panic!("tier {other:?}"),
     };
     for (s, (tier, province, n)) in summary.segments.iter().zip(counts) {
-        assert_eq!((tier_name(s.tier), &s.province, s.customers), (tier.as_str(), province, *n));
+        assert_eq!(
+            (tier_name(s.tier), &s.province, s.customers),
+            (tier.as_str(), province, *n)
+        );
         assert!((s.share - *n as f64 / total as f64).abs() < 1e-9);
     }
     let shares: f64 = summary.segments.iter().map(|s| s.share).sum();
@@ -360,7 +361,9 @@ async fn expected(pool: &PgPool, condition: &str) -> Vec<String> {
     .fetch_all(pool)
     .await
     .expect("expected members");
-    ids.into_iter().map(|id| format!("customers/{id}")).collect()
+    ids.into_iter()
+        .map(|id| format!("customers/{id}"))
+        .collect()
 }
 
 async fn paging_and_filters(platform: &TestPlatform, pool: &PgPool) {
@@ -370,7 +373,10 @@ async fn paging_and_filters(platform: &TestPlatform, pool: &PgPool) {
     };
     let want = expected(pool, "v.tier = 'RELATIONSHIP'").await;
     assert!(want.len() > 7, "several pages");
-    assert_eq!(all_pages(platform, "HQ", Role::Hq, relationship.clone()).await, want);
+    assert_eq!(
+        all_pages(platform, "HQ", Role::Hq, relationship.clone()).await,
+        want
+    );
     let keys = pb::ListSegmentMembersRequest {
         tier: pb::CustomerTier::KeyAccount as i32,
         province: "广东省".into(),
@@ -386,13 +392,20 @@ async fn paging_and_filters(platform: &TestPlatform, pool: &PgPool) {
     };
     let want = expected(pool, "c.preferred_dealer = 'D1002'").await;
     assert!(!want.is_empty());
-    assert_eq!(all_pages(platform, "HQ", Role::Hq, preferring.clone()).await, want);
+    assert_eq!(
+        all_pages(platform, "HQ", Role::Hq, preferring.clone()).await,
+        want
+    );
     // The creating dealer sees them all; another outlet none (it is linked to none).
     assert_eq!(
         all_pages(platform, "D1001", Role::Dealer, preferring.clone()).await,
         want
     );
-    assert!(all_pages(platform, "D1002", Role::Dealer, preferring).await.is_empty());
+    assert!(
+        all_pages(platform, "D1002", Role::Dealer, preferring)
+            .await
+            .is_empty()
+    );
 
     let mut client = hq(platform);
     let first = client
