@@ -23,12 +23,12 @@ The services a component calls (its DEALERNET_<SVC>_URL settings, from
 services/kit/src/config.rs and src/wiring.rs): vehicles asks the registry and the
 dealer network and reads the registry's events; callcenter asks those and reads the
 vehicle service's and the registry's events; the registry reads the vehicle service's
-events (customer value); the gateway routes to all four. NetworkPolicies are derived
+and the call center's events (customer value); the gateway routes to all four. NetworkPolicies are derived
 from it too.
 */}}
 {{- define "dealernet.peers" -}}
 {{- $peers := dict
-    "customers" "vehicles"
+    "customers" "vehicles callcenter"
     "dealers" ""
     "callcenter" "customers dealers vehicles"
     "vehicles" "customers dealers"
