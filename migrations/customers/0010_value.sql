@@ -74,11 +74,14 @@ CREATE TABLE customer_value (
     monetary_score       smallint    NOT NULL,
     computed_at          timestamptz NOT NULL
 );
--- ListSegmentMembers: by tier (and province), in customer id order.
-CREATE INDEX customer_value_tier ON customer_value (tier, province, customer_id);
+-- ListSegmentMembers pages in customer id order: by tier, or by province (the other
+-- filter, when both are given, is checked on the rows the index yields).
+CREATE INDEX customer_value_tier ON customer_value (tier, customer_id);
+CREATE INDEX customer_value_province ON customer_value (province, customer_id);
 
 -- Customers per tier and province, changed in the same statement as the value rows, so
--- GetSegmentSummary reads a few dozen rows instead of counting a million.
+-- GetSegmentSummary reads a few dozen rows instead of counting a million. A cell that
+-- empties stays with 0 (and is not reported).
 CREATE TABLE segment_count (
     tier      text   NOT NULL,
     province  text   NOT NULL,

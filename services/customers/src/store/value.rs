@@ -323,17 +323,29 @@ pub async fn list(
     after: Option<Uuid>,
     limit: usize,
 ) -> Result<Vec<StoredValue>, sqlx::Error> {
+    // An outlet's page is driven by its own links (customer_link_organization, the
+    // external_id key), not by a scan of every value row looking for its customers.
+    let (from, unlinked) = if filter.linked_to.is_some() {
+        (
+            "(SELECT customer_id FROM customer_link WHERE organization = $5 \
+            AND ($3::uuid IS NULL OR customer_id > $3) \
+          UNION SELECT customer_id FROM external_id WHERE issuer = $5 \
+            AND ($3::uuid IS NULL OR customer_id > $3)) mine \
+         JOIN customer_value v USING (customer_id)",
+            "",
+        )
+    } else {
+        // $5 is NULL here; naming it keeps its type known to the server.
+        ("customer_value v", "AND $5::text IS NULL")
+    };
     sqlx::query_as(&format!(
-        "SELECT {VALUE_COLUMNS} FROM customer_value v \
+        "SELECT {VALUE_COLUMNS} FROM {from} \
          WHERE ($1::text IS NULL OR v.tier = $1) \
            AND ($2::text IS NULL OR v.province = $2) \
            AND ($3::uuid IS NULL OR v.customer_id > $3) \
            AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM customer c WHERE c.id = v.customer_id \
                 AND (c.preferred_dealer = $4 OR c.preferred_station = $4))) \
-           AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM customer_link l \
-                WHERE l.customer_id = v.customer_id AND l.organization = $5) \
-                OR EXISTS (SELECT 1 FROM external_id x \
-                WHERE x.customer_id = v.customer_id AND x.issuer = $5)) \
+           {unlinked} \
          ORDER BY v.customer_id LIMIT $6"
     ))
     .bind(filter.tier.map(Tier::as_str))
