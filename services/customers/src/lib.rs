@@ -34,13 +34,17 @@ pub const SCHEMA: &str = "customers";
 /// The registry's migrations, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/customers");
 
-/// The value thresholds of the settings' defaults.
-pub const DEFAULT_VALUE_RULES: domain::value::Rules = domain::value::Rules {
-    key_account_min_minor: 50_000_000,
-    relationship_min_purchases: 2,
-    relationship_min_visits: 3,
-    relationship_min_tenure_days: 730,
-    recent_surveys: 5,
+/// The value thresholds of the settings' defaults (the service's until
+/// [`Service::with_value_rules`]; tests score with them).
+pub const DEFAULT_VALUE_RULES: domain::value::Rules = {
+    use dealernet_kit::config as c;
+    domain::value::Rules {
+        key_account_min_minor: c::DEFAULT_VALUE_KEY_ACCOUNT_MIN_MINOR as i64,
+        relationship_min_purchases: c::DEFAULT_VALUE_RELATIONSHIP_MIN_PURCHASES as i64,
+        relationship_min_visits: c::DEFAULT_VALUE_RELATIONSHIP_MIN_VISITS as i64,
+        relationship_min_tenure_days: c::DEFAULT_VALUE_RELATIONSHIP_MIN_TENURE_DAYS as i64,
+        recent_surveys: c::DEFAULT_VALUE_RECENT_SURVEYS as i64,
+    }
 };
 
 /// The value thresholds of the settings.

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use dealernet_kit::db::{DbFailure, classify};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -12,6 +13,10 @@ use crate::{domain::value::Rules, store::value as store};
 
 /// Customer ids per batch (one transaction, one statement per step).
 pub const DEFAULT_BATCH: usize = 10_000;
+
+/// Attempts of one batch that lost a deadlock (an unmerge locks its survivor before the
+/// duplicates, not in id order) or another retryable race.
+const ATTEMPTS: u32 = 5;
 
 /// What a rebuild did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,10 +48,7 @@ pub async fn rebuild(
     };
     let mut after: Option<Uuid> = None;
     loop {
-        let mut tx = pool.begin().await?;
-        let (last, valued, seen) =
-            store::rebuild_batch(&mut tx, after, batch.max(1), rules).await?;
-        tx.commit().await?;
+        let (last, valued, seen) = batch_with_retries(pool, after, batch.max(1), rules).await?;
         if seen == 0 {
             break;
         }
@@ -62,4 +64,30 @@ pub async fn rebuild(
     tx.commit().await?;
     done.elapsed = started.elapsed();
     Ok(done)
+}
+
+async fn batch_with_retries(
+    pool: &PgPool,
+    after: Option<Uuid>,
+    batch: usize,
+    rules: &Rules,
+) -> Result<(Option<Uuid>, usize, usize), sqlx::Error> {
+    let mut attempt = 1;
+    loop {
+        let result = async {
+            let mut tx = pool.begin().await?;
+            let done = store::rebuild_batch(&mut tx, after, batch, rules).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(done)
+        }
+        .await;
+        match result {
+            Err(e) if attempt < ATTEMPTS && matches!(classify(&e), DbFailure::Retryable) => {
+                tracing::warn!(attempt, error = %e, "a rebuild batch lost a race; retrying");
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }

@@ -771,6 +771,37 @@ mod tests {
     }
 
     #[test]
+    fn value_thresholds_come_from_the_environment_and_are_bounded() {
+        let env = Layer::from_lookup(|k| match k {
+            "DEALERNET_VALUE_KEY_ACCOUNT_MIN_MINOR" => Some("80000000".into()),
+            "DEALERNET_VALUE_RECENT_SURVEYS" => Some("3".into()),
+            _ => None,
+        })
+        .expect("env layer");
+        let config = Config::from_layer(complete().merge(env)).expect("valid");
+        assert_eq!(config.value.key_account_min_minor, 80_000_000);
+        assert_eq!(config.value.recent_surveys, 3);
+        assert_eq!(
+            config.value.relationship_min_visits,
+            DEFAULT_VALUE_RELATIONSHIP_MIN_VISITS
+        );
+        let bad = Layer {
+            value_key_account_min_minor: Some(0),
+            value_recent_surveys: Some(MAX_VALUE_RECENT_SURVEYS + 1),
+            value_relationship_min_tenure_days: Some(0),
+            ..complete()
+        };
+        let err = Config::from_layer(bad).expect_err("out of bounds").0;
+        for key in [
+            "value_key_account_min_minor",
+            "value_recent_surveys",
+            "value_relationship_min_tenure_days",
+        ] {
+            assert!(err.contains(key), "{key}: {err}");
+        }
+    }
+
+    #[test]
     fn log_format_is_json_unless_told_and_checked() {
         let base = Layer {
             database_url: Some(SecretString::from("postgres://localhost/x")),
