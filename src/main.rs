@@ -1,4 +1,5 @@
-//! The one `dealernet` binary: `dev`, `serve`, `gateway`, `migrate`, `token` and `apikey`.
+//! The one `dealernet` binary: `dev`, `serve`, `gateway`, `migrate`, `segments`, `token`
+//! and `apikey`.
 
 use std::path::PathBuf;
 
@@ -61,6 +62,13 @@ enum Command {
         #[command(flatten)]
         common: CommonFlags,
     },
+    /// Customer value segments in the registry's schema.
+    Segments {
+        #[command(flatten)]
+        common: CommonFlags,
+        #[command(subcommand)]
+        action: SegmentsCommand,
+    },
     /// Mint a bearer token with the configured key.
     Token {
         /// Role(s): hq, steward, agent, dealer, station, system.
@@ -110,6 +118,17 @@ enum ApikeyCommand {
     },
     /// Revoke a key by name (apiKeys/<prefix>).
     Revoke { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum SegmentsCommand {
+    /// Recompute every customer's value and tier from its facts (after changing a value
+    /// threshold, or to check the incremental path); safe while the registry serves.
+    Rebuild {
+        /// Customer ids per batch (one transaction each).
+        #[arg(long, default_value_t = dealernet_customers::segments::DEFAULT_BATCH)]
+        batch: usize,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -268,6 +287,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .map(|s| s.name())
                     .collect::<Vec<_>>()
                     .join(", ")
+            );
+            Ok(())
+        }
+        Command::Segments {
+            common,
+            action: SegmentsCommand::Rebuild { batch },
+        } => {
+            let config = load_config(&cli.config, Layer::default(), common.layer())?;
+            let pool = dealernet_kit::db::pool(
+                config.require_database_url()?,
+                dealernet_customers::SCHEMA,
+                2,
+            )
+            .await
+            .context("connecting to the registry's schema")?;
+            let rules = dealernet_customers::value_rules(&config.value);
+            let done = dealernet_customers::segments::rebuild(&pool, &rules, batch, |p| {
+                eprintln!(
+                    "batch {}: {} customers, {} with a value, {:.1}s",
+                    p.batches,
+                    p.customers,
+                    p.valued,
+                    p.elapsed.as_secs_f64()
+                )
+            })
+            .await
+            .context("rebuilding customer value")?;
+            println!(
+                "rebuilt: {} customers in {} batches, {} with a value, {:.1}s",
+                done.customers,
+                done.batches,
+                done.valued,
+                done.elapsed.as_secs_f64()
             );
             Ok(())
         }

@@ -61,11 +61,41 @@ pub async fn add(
     };
     Ok(match service {
         ServiceKind::Customers => {
+            let rules = dealernet_customers::value_rules(&config.value);
             let registry = dealernet_customers::Service::new(
                 pool(dealernet_customers::SCHEMA).await?,
                 &config.secrets,
                 events_poll,
-            );
+            )
+            .with_value_rules(rules);
+            // Customer value's facts: one consumer per source (one cursor row each).
+            let secret = || config.secrets.jwt_secret.clone();
+            if let Some(vehicles) = &peers.vehicles {
+                let source = Source::vehicles(vehicles, secret(), "CUSTOMERS")
+                    .map_err(anyhow::Error::msg)?;
+                background.push(tokio::spawn(
+                    Consumer::new(
+                        dealernet_customers::value_feed::CONSUMER,
+                        source,
+                        dealernet_customers::value_feed::VehicleFacts { rules },
+                        registry.pool(),
+                    )
+                    .run(),
+                ));
+            }
+            if let Some(callcenter) = &peers.callcenter {
+                let source = Source::callcenter(callcenter, secret(), "CUSTOMERS")
+                    .map_err(anyhow::Error::msg)?;
+                background.push(tokio::spawn(
+                    Consumer::new(
+                        dealernet_customers::value_feed::CONSUMER,
+                        source,
+                        dealernet_customers::value_feed::CallCenterFacts { rules },
+                        registry.pool(),
+                    )
+                    .run(),
+                ));
+            }
             background.push(tokio::spawn(registry.outbox().run_pruning(pruning)));
             background.push(tokio::spawn(registry.birthdays().run(clock.clone())));
             metrics.watch_access_log(registry.access_log_stats());

@@ -22,6 +22,8 @@ const REFERENCE: &[Role] = &[
     Hq, Steward, Agent, Dealer, Station, System, Factory, Carrier,
 ];
 const HOTLINE: &[Role] = &[Hq, Agent, System];
+/// Head office, the hotline and platform systems: the registry-wide views.
+const CENTRAL: &[Role] = &[Hq, Steward, Agent, System];
 /// The hotline plus the outlets a case, callback or survey result concerns.
 const HOTLINE_AND_OUTLETS: &[Role] = &[Hq, Agent, System, Dealer, Station];
 const SALES: &[Role] = &[Hq, System, Dealer];
@@ -66,6 +68,9 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     (CUSTOMERS, "RetryParkedEvent", EVENT_OPERATORS),
     // Other platform services log their reads of personal data they keep.
     (CUSTOMERS, "RecordAccess", &[System]),
+    (CUSTOMERS, "GetCustomerValue", EVERYONE),
+    (CUSTOMERS, "ListSegmentMembers", EVERYONE),
+    (CUSTOMERS, "GetSegmentSummary", CENTRAL),
     (VEHICLES, "CreateModel", HQ),
     (VEHICLES, "GetModel", REFERENCE),
     (VEHICLES, "ListModels", REFERENCE),

@@ -27,21 +27,25 @@ const REFERENCES: &[Reference] = &[
         table: "support_case",
         column: "customer_id",
         keys: &["id"],
+        version: Some("version"),
     },
     Reference {
         table: "interaction",
         column: "customer_id",
         keys: &["id"],
+        version: None,
     },
     Reference {
         table: "callback",
         column: "customer_id",
         keys: &["id"],
+        version: Some("version"),
     },
     Reference {
         table: "survey_response",
         column: "customer_id",
         keys: &["id"],
+        version: None,
     },
 ];
 

@@ -13,7 +13,9 @@ pub mod demo;
 pub mod domain;
 mod error;
 pub mod events;
+pub mod segments;
 pub mod store;
+pub mod value_feed;
 
 use std::time::Duration;
 
@@ -33,6 +35,32 @@ pub const SCHEMA: &str = "customers";
 /// The registry's migrations, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/customers");
 
+/// The value thresholds of the settings' defaults (the service's until
+/// [`Service::with_value_rules`]; tests score with them).
+pub const DEFAULT_VALUE_RULES: domain::value::Rules = {
+    use dealernet_kit::config as c;
+    domain::value::Rules {
+        key_account_min_minor: c::DEFAULT_VALUE_KEY_ACCOUNT_MIN_MINOR as i64,
+        relationship_min_purchases: c::DEFAULT_VALUE_RELATIONSHIP_MIN_PURCHASES as i64,
+        relationship_min_visits: c::DEFAULT_VALUE_RELATIONSHIP_MIN_VISITS as i64,
+        relationship_min_tenure_days: c::DEFAULT_VALUE_RELATIONSHIP_MIN_TENURE_DAYS as i64,
+        recent_surveys: c::DEFAULT_VALUE_RECENT_SURVEYS as i64,
+    }
+};
+
+/// The value thresholds of the settings.
+pub fn value_rules(settings: &dealernet_kit::config::ValueSettings) -> domain::value::Rules {
+    // The settings are validated to fit (at most i64::MAX and 100,000).
+    let n = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
+    domain::value::Rules {
+        key_account_min_minor: n(settings.key_account_min_minor),
+        relationship_min_purchases: n(settings.relationship_min_purchases),
+        relationship_min_visits: n(settings.relationship_min_visits),
+        relationship_min_tenure_days: n(settings.relationship_min_tenure_days),
+        recent_surveys: n(settings.recent_surveys),
+    }
+}
+
 /// The registry service: handlers plus what they share.
 #[derive(Debug, Clone)]
 pub struct Service {
@@ -42,6 +70,8 @@ pub struct Service {
     page_tokens: PageTokens,
     audit: audit::AuditLog,
     outbox: Outbox,
+    /// The thresholds customer value is scored by.
+    value_rules: domain::value::Rules,
 }
 
 impl Service {
@@ -56,12 +86,26 @@ impl Service {
             pool,
             hasher: IdHasher::new(secrets.id_hash_key.clone()),
             page_tokens: PageTokens::new(secrets.page_token_key.clone()),
+            value_rules: DEFAULT_VALUE_RULES,
         }
     }
 
     /// The daily birthday announcements over the registry's pool (a background task).
     pub fn birthdays(&self) -> birthdays::Birthdays {
         birthdays::Birthdays::new(self.pool.clone())
+    }
+
+    /// The service scoring customer value by `rules` (the settings) instead of the defaults.
+    pub fn with_value_rules(self, rules: domain::value::Rules) -> Service {
+        Service {
+            value_rules: rules,
+            ..self
+        }
+    }
+
+    /// The pool (for the event consumers).
+    pub fn pool(&self) -> PgPool {
+        self.pool.clone()
     }
 
     /// The registry's outbox (for its pruning task).

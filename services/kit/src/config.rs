@@ -109,6 +109,16 @@ pub struct Layer {
     pub events_poll_interval_ms: Option<u64>,
     /// How long published events are kept (once every registered consumer passed them).
     pub events_retention_hours: Option<u64>,
+    /// Customer value: key account from this contribution on, in CNY fen.
+    pub value_key_account_min_minor: Option<u64>,
+    /// Customer value: relationship from this many purchases on.
+    pub value_relationship_min_purchases: Option<u64>,
+    /// Customer value: relationship from this many service visits on.
+    pub value_relationship_min_visits: Option<u64>,
+    /// Customer value: relationship from this many days between first and last transaction.
+    pub value_relationship_min_tenure_days: Option<u64>,
+    /// Customer value: how many of the latest survey answers are "recent".
+    pub value_recent_surveys: Option<u64>,
     pub log: Option<String>,
     /// How log lines are written: `json` (the default) or `text` (the default of `dev`).
     pub log_format: Option<String>,
@@ -194,6 +204,15 @@ impl Layer {
             idempotency_retention_hours: parse_num("DEALERNET_IDEMPOTENCY_RETENTION_HOURS")?,
             events_poll_interval_ms: parse_num("DEALERNET_EVENTS_POLL_INTERVAL_MS")?,
             events_retention_hours: parse_num("DEALERNET_EVENTS_RETENTION_HOURS")?,
+            value_key_account_min_minor: parse_num("DEALERNET_VALUE_KEY_ACCOUNT_MIN_MINOR")?,
+            value_relationship_min_purchases: parse_num(
+                "DEALERNET_VALUE_RELATIONSHIP_MIN_PURCHASES",
+            )?,
+            value_relationship_min_visits: parse_num("DEALERNET_VALUE_RELATIONSHIP_MIN_VISITS")?,
+            value_relationship_min_tenure_days: parse_num(
+                "DEALERNET_VALUE_RELATIONSHIP_MIN_TENURE_DAYS",
+            )?,
+            value_recent_surveys: parse_num("DEALERNET_VALUE_RECENT_SURVEYS")?,
             log: get("DEALERNET_LOG"),
             log_format: get("DEALERNET_LOG_FORMAT"),
             customers_url: get("DEALERNET_CUSTOMERS_URL"),
@@ -239,6 +258,19 @@ impl Layer {
                 .events_poll_interval_ms
                 .or(self.events_poll_interval_ms),
             events_retention_hours: over.events_retention_hours.or(self.events_retention_hours),
+            value_key_account_min_minor: over
+                .value_key_account_min_minor
+                .or(self.value_key_account_min_minor),
+            value_relationship_min_purchases: over
+                .value_relationship_min_purchases
+                .or(self.value_relationship_min_purchases),
+            value_relationship_min_visits: over
+                .value_relationship_min_visits
+                .or(self.value_relationship_min_visits),
+            value_relationship_min_tenure_days: over
+                .value_relationship_min_tenure_days
+                .or(self.value_relationship_min_tenure_days),
+            value_recent_surveys: over.value_recent_surveys.or(self.value_recent_surveys),
             log: over.log.or(self.log),
             log_format: over.log_format.or(self.log_format),
             customers_url: over.customers_url.or(self.customers_url),
@@ -279,6 +311,8 @@ pub struct Config {
     pub idempotency_retention_hours: u64,
     pub events_poll_interval_ms: u64,
     pub events_retention_hours: u64,
+    /// The customer value thresholds.
+    pub value: ValueSettings,
     pub log: String,
     pub log_format: LogFormat,
     pub customers_url: Option<String>,
@@ -303,6 +337,17 @@ pub struct Secrets {
     pub id_hash_key: SecretString,
     /// HMAC key that makes page tokens tamper-evident.
     pub page_token_key: SecretString,
+}
+
+/// The thresholds of customer value's tiers (the registry's; see `domain::value` there).
+/// Changing one changes stored tiers only after `dealernet segments rebuild`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueSettings {
+    pub key_account_min_minor: u64,
+    pub relationship_min_purchases: u64,
+    pub relationship_min_visits: u64,
+    pub relationship_min_tenure_days: u64,
+    pub recent_surveys: u64,
 }
 
 /// Shortest accepted secret, in bytes: HS256 wants at least the hash size.
@@ -332,6 +377,21 @@ pub const MAX_EVENTS_POLL_INTERVAL_MS: u64 = 10_000;
 pub const DEFAULT_EVENTS_RETENTION_HOURS: u64 = 168;
 /// Shortest accepted `events_retention_hours`.
 pub const MIN_EVENTS_RETENTION_HOURS: u64 = 1;
+/// Default `value_key_account_min_minor`: 500,000.00 CNY of sales and service.
+pub const DEFAULT_VALUE_KEY_ACCOUNT_MIN_MINOR: u64 = 50_000_000;
+/// Default `value_relationship_min_purchases`: a repeat purchase.
+pub const DEFAULT_VALUE_RELATIONSHIP_MIN_PURCHASES: u64 = 2;
+/// Default `value_relationship_min_visits`.
+pub const DEFAULT_VALUE_RELATIONSHIP_MIN_VISITS: u64 = 3;
+/// Default `value_relationship_min_tenure_days`: two years.
+pub const DEFAULT_VALUE_RELATIONSHIP_MIN_TENURE_DAYS: u64 = 730;
+/// Default `value_recent_surveys`.
+pub const DEFAULT_VALUE_RECENT_SURVEYS: u64 = 5;
+/// Largest accepted `value_recent_surveys`.
+pub const MAX_VALUE_RECENT_SURVEYS: u64 = 100;
+/// Largest accepted count or day threshold of customer value (keeps them within `i32`).
+pub const MAX_VALUE_THRESHOLD: u64 = 100_000;
+
 /// Default `log` filter (an `EnvFilter` directive).
 pub const DEFAULT_LOG: &str = "info";
 /// Default `lead_sweep_interval_secs`.
@@ -453,6 +513,52 @@ impl Config {
                 "events_retention_hours: must be at least {MIN_EVENTS_RETENTION_HOURS}"
             ));
         }
+        let value = ValueSettings {
+            key_account_min_minor: layer
+                .value_key_account_min_minor
+                .unwrap_or(DEFAULT_VALUE_KEY_ACCOUNT_MIN_MINOR),
+            relationship_min_purchases: layer
+                .value_relationship_min_purchases
+                .unwrap_or(DEFAULT_VALUE_RELATIONSHIP_MIN_PURCHASES),
+            relationship_min_visits: layer
+                .value_relationship_min_visits
+                .unwrap_or(DEFAULT_VALUE_RELATIONSHIP_MIN_VISITS),
+            relationship_min_tenure_days: layer
+                .value_relationship_min_tenure_days
+                .unwrap_or(DEFAULT_VALUE_RELATIONSHIP_MIN_TENURE_DAYS),
+            recent_surveys: layer
+                .value_recent_surveys
+                .unwrap_or(DEFAULT_VALUE_RECENT_SURVEYS),
+        };
+        if value.key_account_min_minor == 0 || value.key_account_min_minor > i64::MAX as u64 {
+            problems.push(format!(
+                "value_key_account_min_minor: must be 1 to {}",
+                i64::MAX
+            ));
+        }
+        for (key, n) in [
+            (
+                "value_relationship_min_purchases",
+                value.relationship_min_purchases,
+            ),
+            (
+                "value_relationship_min_visits",
+                value.relationship_min_visits,
+            ),
+            (
+                "value_relationship_min_tenure_days",
+                value.relationship_min_tenure_days,
+            ),
+        ] {
+            if !(1..=MAX_VALUE_THRESHOLD).contains(&n) {
+                problems.push(format!("{key}: must be 1 to {MAX_VALUE_THRESHOLD}"));
+            }
+        }
+        if !(1..=MAX_VALUE_RECENT_SURVEYS).contains(&value.recent_surveys) {
+            problems.push(format!(
+                "value_recent_surveys: must be 1 to {MAX_VALUE_RECENT_SURVEYS}"
+            ));
+        }
         if let Some(url) = &layer.database_url {
             let url = url.expose_secret();
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -543,6 +649,7 @@ impl Config {
             idempotency_retention_hours,
             events_poll_interval_ms,
             events_retention_hours,
+            value,
             log: layer.log.unwrap_or_else(|| DEFAULT_LOG.into()),
             log_format,
             customers_url: layer.customers_url,
@@ -661,6 +768,37 @@ mod tests {
         };
         let err = Config::from_layer(slow).expect_err("too slow").0;
         assert!(err.contains("lead_sweep_interval_secs"), "{err}");
+    }
+
+    #[test]
+    fn value_thresholds_come_from_the_environment_and_are_bounded() {
+        let env = Layer::from_lookup(|k| match k {
+            "DEALERNET_VALUE_KEY_ACCOUNT_MIN_MINOR" => Some("80000000".into()),
+            "DEALERNET_VALUE_RECENT_SURVEYS" => Some("3".into()),
+            _ => None,
+        })
+        .expect("env layer");
+        let config = Config::from_layer(complete().merge(env)).expect("valid");
+        assert_eq!(config.value.key_account_min_minor, 80_000_000);
+        assert_eq!(config.value.recent_surveys, 3);
+        assert_eq!(
+            config.value.relationship_min_visits,
+            DEFAULT_VALUE_RELATIONSHIP_MIN_VISITS
+        );
+        let bad = Layer {
+            value_key_account_min_minor: Some(0),
+            value_recent_surveys: Some(MAX_VALUE_RECENT_SURVEYS + 1),
+            value_relationship_min_tenure_days: Some(0),
+            ..complete()
+        };
+        let err = Config::from_layer(bad).expect_err("out of bounds").0;
+        for key in [
+            "value_key_account_min_minor",
+            "value_recent_surveys",
+            "value_relationship_min_tenure_days",
+        ] {
+            assert!(err.contains(key), "{key}: {err}");
+        }
     }
 
     #[test]

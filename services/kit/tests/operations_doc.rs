@@ -261,6 +261,26 @@ fn the_defaults_and_bounds_are_the_code_s() {
             "DEALERNET_API_KEY_CACHE_TTL_SECS",
             config::DEFAULT_API_KEY_CACHE_TTL_SECS.to_string(),
         ),
+        (
+            "DEALERNET_VALUE_KEY_ACCOUNT_MIN_MINOR",
+            config::DEFAULT_VALUE_KEY_ACCOUNT_MIN_MINOR.to_string(),
+        ),
+        (
+            "DEALERNET_VALUE_RELATIONSHIP_MIN_PURCHASES",
+            config::DEFAULT_VALUE_RELATIONSHIP_MIN_PURCHASES.to_string(),
+        ),
+        (
+            "DEALERNET_VALUE_RELATIONSHIP_MIN_VISITS",
+            config::DEFAULT_VALUE_RELATIONSHIP_MIN_VISITS.to_string(),
+        ),
+        (
+            "DEALERNET_VALUE_RELATIONSHIP_MIN_TENURE_DAYS",
+            config::DEFAULT_VALUE_RELATIONSHIP_MIN_TENURE_DAYS.to_string(),
+        ),
+        (
+            "DEALERNET_VALUE_RECENT_SURVEYS",
+            config::DEFAULT_VALUE_RECENT_SURVEYS.to_string(),
+        ),
     ]
     .into_iter()
     .collect();
@@ -289,6 +309,16 @@ fn the_defaults_and_bounds_are_the_code_s() {
     assert_eq!(
         config.events_retention_hours,
         config::DEFAULT_EVENTS_RETENTION_HOURS
+    );
+    assert_eq!(
+        config.value,
+        config::ValueSettings {
+            key_account_min_minor: config::DEFAULT_VALUE_KEY_ACCOUNT_MIN_MINOR,
+            relationship_min_purchases: config::DEFAULT_VALUE_RELATIONSHIP_MIN_PURCHASES,
+            relationship_min_visits: config::DEFAULT_VALUE_RELATIONSHIP_MIN_VISITS,
+            relationship_min_tenure_days: config::DEFAULT_VALUE_RELATIONSHIP_MIN_TENURE_DAYS,
+            recent_surveys: config::DEFAULT_VALUE_RECENT_SURVEYS,
+        }
     );
     assert_eq!(config.log, config::DEFAULT_LOG);
     assert_eq!(config.log_format, config::LogFormat::Json);
@@ -376,6 +406,22 @@ fn the_defaults_and_bounds_are_the_code_s() {
         (
             "DEALERNET_API_KEY_CACHE_TTL_SECS",
             config::MAX_API_KEY_CACHE_TTL_SECS.to_string(),
+        ),
+        (
+            "DEALERNET_VALUE_RECENT_SURVEYS",
+            config::MAX_VALUE_RECENT_SURVEYS.to_string(),
+        ),
+        (
+            "DEALERNET_VALUE_RELATIONSHIP_MIN_VISITS",
+            config::MAX_VALUE_THRESHOLD.to_string(),
+        ),
+        (
+            "DEALERNET_VALUE_RELATIONSHIP_MIN_PURCHASES",
+            config::MAX_VALUE_THRESHOLD.to_string(),
+        ),
+        (
+            "DEALERNET_VALUE_RELATIONSHIP_MIN_TENURE_DAYS",
+            config::MAX_VALUE_THRESHOLD.to_string(),
         ),
     ];
     for (name, bound) in bounds {

@@ -16,26 +16,31 @@ const REFERENCES: &[Reference] = &[
         table: "vehicle",
         column: "owner_id",
         keys: &["vin"],
+        version: Some("version"),
     },
     Reference {
         table: "vehicle",
         column: "reserved_for",
         keys: &["vin"],
+        version: Some("version"),
     },
     Reference {
         table: "sale",
         column: "customer_id",
         keys: &["vin"],
+        version: None,
     },
     Reference {
         table: "ownership",
         column: "customer_id",
         keys: &["vin", "sequence"],
+        version: None,
     },
     Reference {
         table: "repair_order",
         column: "customer_id",
         keys: &["id"],
+        version: Some("version"),
     },
 ];
 

@@ -28,6 +28,7 @@ mod resolve;
 mod sale;
 mod server;
 mod stock;
+mod value;
 mod vehicles;
 mod visibility;
 

@@ -57,6 +57,8 @@ impl Service {
             at: store::now(),
         };
         let erased = store::erasure::erase(&mut tx, id, &erasure).await?;
+        // An erased customer leaves the segments (its facts stay, like its id).
+        store::value::recompute(&mut tx, &[id], &self.value_rules).await?;
         crate::events::customer_erased(&mut tx, principal, id, erasure.at).await?;
         tracing::info!(customer = %id, records = erased.len(), "customer erased");
         let customer = store::load(&mut tx, id, false)

@@ -1,5 +1,6 @@
 //! StreamEvents and AckEvents over the registry's outbox; ListParkedEvents and
-//! RetryParkedEvent over the other services' events it could not apply.
+//! RetryParkedEvent over the vehicle service's and the call center's events it could not
+//! apply (customer value's facts).
 
 use dealernet_kit::events::rpc;
 use dealernet_proto::customers::v1 as pb;
@@ -7,10 +8,14 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use super::grpc::Caller;
-use crate::{Service, events::EVENT_TYPES};
+use crate::{
+    Service,
+    events::EVENT_TYPES,
+    value_feed::{CallCenterFacts, VehicleFacts},
+};
 
 /// The streams the registry consumes.
-const SOURCES: &[&str] = &[];
+const SOURCES: &[&str] = &["vehicles", "callcenter"];
 
 impl Service {
     pub(super) async fn stream_events(
@@ -63,7 +68,21 @@ impl Service {
         caller: &Caller,
         req: pb::RetryParkedEventRequest,
     ) -> Result<pb::RetryParkedEventResponse, Status> {
-        rpc::retry_request(&caller.principal, &req.source, &req.event_id, SOURCES)?;
-        Err(Status::internal("no consumer of this source"))
+        let id = rpc::retry_request(&caller.principal, &req.source, &req.event_id, SOURCES)?;
+        let rules = self.value_rules;
+        let (applied, parked_event) = match req.source.as_str() {
+            "vehicles" => {
+                rpc::retry_parked_event(&self.pool, &VehicleFacts { rules }, &req.source, id)
+                    .await?
+            }
+            _ => {
+                rpc::retry_parked_event(&self.pool, &CallCenterFacts { rules }, &req.source, id)
+                    .await?
+            }
+        };
+        Ok(pb::RetryParkedEventResponse {
+            applied,
+            parked_event,
+        })
     }
 }

@@ -126,6 +126,9 @@ rpcs! {
     list_parked_events(pb::ListParkedEventsRequest) -> pb::ListParkedEventsResponse => list_parked_events;
     retry_parked_event(pb::RetryParkedEventRequest) -> pb::RetryParkedEventResponse => retry_parked_event;
     record_access(pb::RecordAccessRequest) -> pb::RecordAccessResponse => record_access;
+    get_customer_value(pb::GetCustomerValueRequest) -> pb::GetCustomerValueResponse => get_customer_value;
+    list_segment_members(pb::ListSegmentMembersRequest) -> pb::ListSegmentMembersResponse => list_segment_members;
+    get_segment_summary(pb::GetSegmentSummaryRequest) -> pb::GetSegmentSummaryResponse => get_segment_summary;
     }
     streaming {
         type ScanDuplicatesStream = ReceiverStream<Result<pb::ScanDuplicatesResponse, Status>>;

@@ -242,6 +242,11 @@ impl Service {
         .await?;
         record.survivor_version = updated.version;
         close(&mut tx, &record).await?;
+        // The survivor's value now counts the duplicates' facts; theirs are gone.
+        let valued: Vec<Uuid> = std::iter::once(survivor_id)
+            .chain(duplicate_ids.iter().copied())
+            .collect();
+        store::value::recompute(&mut tx, &valued, &self.value_rules).await?;
         let response = pb::MergeCustomersResponse {
             survivor: Some(to_proto(&updated)),
             merge: Some(merge_to_proto(&record)),
@@ -326,6 +331,11 @@ impl Service {
                 }
             }
             restore(&mut tx, &record, principal.organization()).await?;
+            // Each customer's facts are its own again (all of them are locked above).
+            let valued: Vec<Uuid> = std::iter::once(record.survivor_id)
+                .chain(record.duplicate_ids.iter().copied())
+                .collect();
+            store::value::recompute(&mut tx, &valued, &self.value_rules).await?;
             crate::events::customer_unmerged(
                 &mut tx,
                 principal,

@@ -11,6 +11,7 @@ mod grpc;
 mod merge;
 mod record_access;
 mod relationship;
+mod value;
 
 pub use access::to_masked_proto;
 pub use grpc::Caller;
@@ -266,7 +267,12 @@ impl Service {
             });
         }
         let profile = apply_mask(&current, input, &paths, &self.hasher).map_err(prefixed)?;
+        let moved = profile.address.province != current.profile.address.province;
         let updated = store::update(&mut tx, &Customer { profile, ..current }).await?;
+        if moved {
+            // Segments are counted per province.
+            store::value::recompute(&mut tx, &[id], &self.value_rules).await?;
+        }
         let response = pb::UpdateCustomerResponse {
             customer: Some(to_proto(&updated)),
         };

@@ -7,6 +7,7 @@ pub mod national_id;
 pub mod profile;
 pub mod relationship;
 pub mod survivorship;
+pub mod value;
 pub mod visibility;
 
 pub use consent::{Channel, Consent, Decision, Purpose};

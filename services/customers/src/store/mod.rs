@@ -8,6 +8,7 @@ pub mod erasure;
 pub mod merge;
 pub mod relationship;
 mod rows;
+pub mod value;
 
 use chrono::Utc;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};

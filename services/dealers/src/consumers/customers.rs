@@ -4,7 +4,10 @@
 //! leads and saved responses dropped (`sql/erase_customer.sql`). `lead.customer_id` is the
 //! schema's only customer reference.
 
-use dealernet_kit::events::{Apply, ApplyError};
+use dealernet_kit::events::{
+    Apply, ApplyError,
+    repoints::{self, Reference},
+};
 use dealernet_proto::customers::v1::{self as pb, customer_service_event::Kind};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -20,51 +23,13 @@ fn uuid_in(name: &str, prefix: &str, field: &str) -> Result<Uuid, ApplyError> {
         .map_err(|_| poison(format!("{field}: '{name}' does not hold a UUID")))
 }
 
-/// Leads naming a merged customer, locked, re-pointed to the survivor and remembered.
-async fn repoint(
-    conn: &mut PgConnection,
-    merge: Uuid,
-    survivor: Uuid,
-    merged: &[Uuid],
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "WITH old AS ( \
-             SELECT id, customer_id AS from_customer FROM lead \
-             WHERE customer_id = ANY ($3) FOR UPDATE \
-         ), moved AS ( \
-             UPDATE lead l SET customer_id = $2, version = l.version + 1 \
-             FROM old o WHERE l.id = o.id \
-             RETURNING o.id::text AS row_key, o.from_customer \
-         ) \
-         INSERT INTO customer_repoint (merge_id, reference, row_key, from_customer, survivor) \
-         SELECT $1, 'lead.customer_id', row_key, from_customer, $2 FROM moved \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(merge)
-    .bind(survivor)
-    .bind(merged)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Puts back the leads a merge re-pointed that still name its survivor.
-async fn restore(conn: &mut PgConnection, merge: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE lead l SET customer_id = r.from_customer, version = l.version + 1 \
-         FROM customer_repoint r \
-         WHERE r.merge_id = $1 AND r.reference = 'lead.customer_id' \
-           AND r.row_key = l.id::text AND l.customer_id = r.survivor",
-    )
-    .bind(merge)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("DELETE FROM customer_repoint WHERE merge_id = $1")
-        .bind(merge)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
+/// `lead.customer_id`, the schema's only customer reference.
+const REFERENCES: &[Reference] = &[Reference {
+    table: "lead",
+    column: "customer_id",
+    keys: &["id"],
+    version: Some("version"),
+}];
 
 impl Apply for CustomerChanges {
     type Delivery = pb::StreamEventsResponse;
@@ -86,16 +51,11 @@ impl Apply for CustomerChanges {
                     .iter()
                     .map(|n| uuid_in(n, "customers/", "merged"))
                     .collect::<Result<Vec<_>, _>>()?;
-                repoint(
-                    conn,
-                    uuid_in(&m.merge, "merges/", "merge")?,
-                    survivor,
-                    &merged,
-                )
-                .await?;
+                let merge = uuid_in(&m.merge, "merges/", "merge")?;
+                repoints::repoint(conn, REFERENCES, merge, survivor, &merged).await?;
             }
             Some(Kind::CustomerUnmerged(u)) => {
-                restore(conn, uuid_in(&u.merge, "merges/", "merge")?).await?
+                repoints::restore(conn, REFERENCES, uuid_in(&u.merge, "merges/", "merge")?).await?
             }
             Some(Kind::CustomerErased(e)) => {
                 let customer = uuid_in(&e.customer, "customers/", "customer")?;
@@ -104,6 +64,8 @@ impl Apply for CustomerChanges {
                     .execute(conn)
                     .await?;
             }
+            // Not asked for (event_types): nothing of the dealer network follows birthdays.
+            Some(Kind::CustomerBirthday(_)) => {}
             None => return Err(poison("the event has no payload".to_owned())),
         }
         Ok(())

@@ -14,6 +14,16 @@ pub struct Reference {
     pub table: &'static str,
     pub column: &'static str,
     pub keys: &'static [&'static str],
+    /// The table's change counter behind its etag, if it has one: a re-pointed row has
+    /// changed, so a client holding the old etag must not overwrite it unseen.
+    pub version: Option<&'static str>,
+}
+
+/// `, v = t.v + 1` for a table with a change counter.
+fn bump(version: Option<&str>) -> String {
+    version
+        .map(|v| format!(", {v} = t.{v} + 1"))
+        .unwrap_or_default()
 }
 
 /// `customers/{id}` as a uuid; a malformed name cannot apply (poison).
@@ -51,6 +61,7 @@ pub async fn repoint(
         table,
         column,
         keys,
+        version,
     } in references
     {
         let join: Vec<String> = keys.iter().map(|k| format!("t.{k} = o.{k}")).collect();
@@ -61,7 +72,7 @@ pub async fn repoint(
                  SELECT {keys}, {column} AS from_customer FROM {table} \
                  WHERE {column} = ANY ($3) FOR UPDATE \
              ), moved AS ( \
-                 UPDATE {table} t SET {column} = $2 FROM old o WHERE {join} \
+                 UPDATE {table} t SET {column} = $2{bump} FROM old o WHERE {join} \
                  RETURNING {key_o} AS row_key, o.from_customer \
              ) \
              INSERT INTO customer_repoint (merge_id, reference, row_key, from_customer, survivor) \
@@ -70,6 +81,7 @@ pub async fn repoint(
             keys = keys.join(", "),
             join = join.join(" AND "),
             key_o = key_text("o", keys),
+            bump = bump(*version),
         );
         sqlx::query(&sql)
             .bind(merge)
@@ -92,13 +104,15 @@ pub async fn restore(
         table,
         column,
         keys,
+        version,
     } in references
     {
         let sql = format!(
-            "UPDATE {table} t SET {column} = r.from_customer FROM customer_repoint r \
+            "UPDATE {table} t SET {column} = r.from_customer{bump} FROM customer_repoint r \
              WHERE r.merge_id = $1 AND r.reference = '{table}.{column}' \
                AND r.row_key = {key_t} AND t.{column} = r.survivor",
             key_t = key_text("t", keys),
+            bump = bump(*version),
         );
         sqlx::query(&sql).bind(merge).execute(&mut *conn).await?;
     }
