@@ -9,7 +9,7 @@
 
 use dealernet_kit::events::{
     Apply, ApplyError,
-    repoints::{self, Reference, customer_id, merge_id},
+    repoints::{self, Reference, customer_id},
 };
 use dealernet_proto::customers::v1::{self as pb, customer_service_event::Kind};
 use sqlx::PgConnection;
@@ -88,17 +88,8 @@ impl Apply for CustomerEvents {
                     .execute(conn)
                     .await?;
             }
-            Some(Kind::CustomerMerged(m)) => {
-                let survivor = customer_id(&m.survivor, "survivor")?;
-                let merged = m
-                    .merged
-                    .iter()
-                    .map(|n| customer_id(n, "merged"))
-                    .collect::<Result<Vec<_>, _>>()?;
-                repoints::repoint(conn, REFERENCES, merge_id(&m.merge)?, survivor, &merged).await?;
-            }
-            Some(Kind::CustomerUnmerged(u)) => {
-                repoints::restore(conn, REFERENCES, merge_id(&u.merge)?).await?
+            Some(merge @ (Kind::CustomerMerged(_) | Kind::CustomerUnmerged(_))) => {
+                repoints::apply(conn, REFERENCES, merge).await?;
             }
             Some(Kind::CustomerBirthday(birthday)) => {
                 self.service.birthday_greeting(birthday).await?

@@ -5,9 +5,9 @@
 
 use dealernet_kit::events::{
     Apply, ApplyError,
-    repoints::{self, Reference, customer_id, merge_id},
+    repoints::{self, Reference},
 };
-use dealernet_proto::customers::v1::{self as pb, customer_service_event::Kind};
+use dealernet_proto::customers::v1 as pb;
 use sqlx::PgConnection;
 
 /// Every column of this schema holding a customer id.
@@ -63,21 +63,9 @@ impl Apply for CustomerMerges {
         conn: &mut PgConnection,
         delivery: &pb::StreamEventsResponse,
     ) -> Result<(), ApplyError> {
-        match delivery.event.as_ref().and_then(|e| e.kind.as_ref()) {
-            Some(Kind::CustomerMerged(m)) => {
-                let survivor = customer_id(&m.survivor, "survivor")?;
-                let merged = m
-                    .merged
-                    .iter()
-                    .map(|n| customer_id(n, "merged"))
-                    .collect::<Result<Vec<_>, _>>()?;
-                repoints::repoint(conn, REFERENCES, merge_id(&m.merge)?, survivor, &merged).await?;
-            }
-            Some(Kind::CustomerUnmerged(u)) => {
-                repoints::restore(conn, REFERENCES, merge_id(&u.merge)?).await?
-            }
-            // Other types are not asked for; nothing of theirs to do here.
-            _ => {}
+        // Other types are not asked for; nothing of theirs to do here.
+        if let Some(kind) = delivery.event.as_ref().and_then(|e| e.kind.as_ref()) {
+            repoints::apply(conn, REFERENCES, kind).await?;
         }
         Ok(())
     }

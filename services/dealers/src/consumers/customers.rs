@@ -44,18 +44,8 @@ impl Apply for CustomerChanges {
         delivery: &pb::StreamEventsResponse,
     ) -> Result<(), ApplyError> {
         match delivery.event.as_ref().and_then(|e| e.kind.as_ref()) {
-            Some(Kind::CustomerMerged(m)) => {
-                let survivor = uuid_in(&m.survivor, "customers/", "survivor")?;
-                let merged = m
-                    .merged
-                    .iter()
-                    .map(|n| uuid_in(n, "customers/", "merged"))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let merge = uuid_in(&m.merge, "merges/", "merge")?;
-                repoints::repoint(conn, REFERENCES, merge, survivor, &merged).await?;
-            }
-            Some(Kind::CustomerUnmerged(u)) => {
-                repoints::restore(conn, REFERENCES, uuid_in(&u.merge, "merges/", "merge")?).await?
+            Some(merge @ (Kind::CustomerMerged(_) | Kind::CustomerUnmerged(_))) => {
+                repoints::apply(conn, REFERENCES, merge).await?;
             }
             Some(Kind::CustomerErased(e)) => {
                 let customer = uuid_in(&e.customer, "customers/", "customer")?;

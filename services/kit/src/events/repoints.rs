@@ -3,6 +3,7 @@
 //! remembered in the service's `customer_repoint` table, so that the merge's undo puts
 //! exactly those rows back. Shared by every consumer of CustomerMerged/CustomerUnmerged.
 
+use dealernet_proto::customers::v1::customer_service_event::Kind;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -121,4 +122,30 @@ pub async fn restore(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Applies a registry event to `references`: CustomerMerged re-points, CustomerUnmerged
+/// restores. Returns false, having done nothing, for any other event.
+pub async fn apply(
+    conn: &mut PgConnection,
+    references: &[Reference],
+    event: &Kind,
+) -> Result<bool, ApplyError> {
+    match event {
+        Kind::CustomerMerged(m) => {
+            let survivor = customer_id(&m.survivor, "survivor")?;
+            let merged = m
+                .merged
+                .iter()
+                .map(|n| customer_id(n, "merged"))
+                .collect::<Result<Vec<_>, _>>()?;
+            repoint(conn, references, merge_id(&m.merge)?, survivor, &merged).await?;
+            Ok(true)
+        }
+        Kind::CustomerUnmerged(u) => {
+            restore(conn, references, merge_id(&u.merge)?).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
 }
