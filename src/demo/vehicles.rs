@@ -215,6 +215,17 @@ pub(super) async fn demo_customers(actors: &Actors) -> anyhow::Result<Vec<String
 }
 
 /// 22 cars are sold (20 delivered), 3 reserved; returns the delivered ones.
+/// Who buys the demo's `i`-th sale: a fleet account takes the first four cars (over
+/// 600,000 CNY: a key account by contribution), a family the next two (a relationship
+/// customer by repeat purchase), everyone else one.
+fn demo_buyer(i: usize) -> usize {
+    match i {
+        0..=3 => 0,
+        4 | 5 => 1,
+        _ => i,
+    }
+}
+
 async fn sell(actors: &Actors, customers: &[String]) -> anyhow::Result<(Vec<String>, usize)> {
     let mut client = actors.vehicles();
     let mut delivered = Vec::new();
@@ -225,7 +236,7 @@ async fn sell(actors: &Actors, customers: &[String]) -> anyhow::Result<(Vec<Stri
     // Odd serials are sold, three even ones reserved; the rest stay in stock.
     let (odd, even): (Vec<_>, Vec<_>) = in_stock.iter().partition(|(n, _)| n % 2 == 1);
     for (i, (n, outlet)) in odd.iter().enumerate().take(22) {
-        let Some(customer) = customers.get(i) else {
+        let Some(customer) = customers.get(demo_buyer(i)) else {
             break;
         };
         let vehicle = format!("vehicles/{}", demo_vin(*n));
@@ -239,7 +250,11 @@ async fn sell(actors: &Actors, customers: &[String]) -> anyhow::Result<(Vec<Stri
                     customer: customer.clone(),
                     price: money(list - 2_000 * i64::from(n % 3)),
                     sales_person: format!("{outlet}-S0{}", 1 + n % 4),
-                    sale_type: pb::SaleType::Retail as i32,
+                    sale_type: if demo_buyer(i) == 0 {
+                        pb::SaleType::Fleet
+                    } else {
+                        pb::SaleType::Retail
+                    } as i32,
                     request_id: String::new(),
                 },
             )?)
