@@ -13,6 +13,7 @@ mod events;
 mod feed;
 mod gateway;
 mod hotline;
+mod insights;
 mod kill;
 mod list;
 mod merge;
