@@ -7,7 +7,8 @@
 # aggregate equals its live count). Results: $WORK/insights.md (and stdout).
 #
 # Knobs (environment): VEHICLES, REPAIR_LINES, CUSTOMERS (as run_vehicles.sh), COMPLAINTS,
-# CALLS, WARMUP, PORT, WORK.
+# CALLS, WARMUP, PORT, WORK. The bench's outlets are put into the dealer network with
+# regions first (insights_outlets.sql), as the insights read regions from it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,6 +55,8 @@ PGPORT=$(sed -n 's/.*PostgreSQL running from .* on 127.0.0.1:\([0-9]*\).*/\1/p' 
 HQ_TOKEN=$(sed -n 's/^ *HQ_TOKEN=\([^ ]*\).*/\1/p' dev.log)
 sql() { "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -Atc "$1"; }
 
+PGOPTIONS='-c search_path=dealers' "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres \
+    -v ON_ERROR_STOP=1 -f "$SQL/insights_outlets.sql" >/dev/null
 BENCH_CASES="id::text LIKE '00000000-0000-7000-9000-%'"
 if [ "$(sql "SELECT count(*) FROM callcenter.support_case WHERE $BENCH_CASES")" != "$COMPLAINTS" ]; then
     sql "DELETE FROM callcenter.support_case WHERE $BENCH_CASES" >/dev/null
