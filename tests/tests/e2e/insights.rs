@@ -427,7 +427,7 @@ async fn insights_equal_what_the_test_counted() {
     let ranked = hq
         .rank_failing_parts(pb::RankFailingPartsRequest {
             start_month: Some(month_back(&month, 2)),
-            end_month: Some(month.clone()),
+            end_month: Some(month),
             model: String::new(),
             top: 0,
         })
@@ -459,16 +459,13 @@ async fn insights_equal_what_the_test_counted() {
     assert_eq!(ranked[0].months.len(), 1);
     assert_eq!(
         ranked[0].months[0].month,
-        Some(types::Date {
-            day: 1,
-            ..month.clone()
-        })
+        Some(types::Date { day: 1, ..month })
     );
     assert_eq!(ranked[0].months[0].lines, 2);
     let top_one = hq
         .rank_failing_parts(pb::RankFailingPartsRequest {
-            start_month: Some(month.clone()),
-            end_month: Some(month.clone()),
+            start_month: Some(month),
+            end_month: Some(month),
             model: format!("models/{DB5}"),
             top: 1,
         })
@@ -530,7 +527,7 @@ async fn insights_equal_what_the_test_counted() {
         .callcenter("HQ", Role::Hq)
         .get_complaint_trends(cpb::GetComplaintTrendsRequest {
             start_month: Some(month_back(&month, 1)),
-            end_month: Some(month.clone()),
+            end_month: Some(month),
             ..Default::default()
         })
         .await
@@ -540,13 +537,7 @@ async fn insights_equal_what_the_test_counted() {
         .trends
         .iter()
         .map(|t| {
-            assert_eq!(
-                t.month,
-                Some(types::Date {
-                    day: 1,
-                    ..month.clone()
-                })
-            );
+            assert_eq!(t.month, Some(types::Date { day: 1, ..month }));
             (t.category.clone(), t.model.clone(), t.complaints)
         })
         .collect();
@@ -562,8 +553,8 @@ async fn insights_equal_what_the_test_counted() {
     let service_da7 = platform
         .callcenter("HQ", Role::Hq)
         .get_complaint_trends(cpb::GetComplaintTrendsRequest {
-            start_month: Some(month.clone()),
-            end_month: Some(month.clone()),
+            start_month: Some(month),
+            end_month: Some(month),
             category: "SERVICE".into(),
             model: format!("models/{DA7}"),
         })
@@ -836,8 +827,8 @@ async fn insights_are_head_office_s_and_check_their_arguments() {
         assert_refused(
             client
                 .rank_failing_parts(pb::RankFailingPartsRequest {
-                    start_month: Some(month.clone()),
-                    end_month: Some(month.clone()),
+                    start_month: Some(month),
+                    end_month: Some(month),
                     ..Default::default()
                 })
                 .await,
@@ -848,8 +839,8 @@ async fn insights_are_head_office_s_and_check_their_arguments() {
             platform
                 .callcenter(org, role)
                 .get_complaint_trends(cpb::GetComplaintTrendsRequest {
-                    start_month: Some(month.clone()),
-                    end_month: Some(month.clone()),
+                    start_month: Some(month),
+                    end_month: Some(month),
                     ..Default::default()
                 })
                 .await,
@@ -894,23 +885,14 @@ async fn insights_are_head_office_s_and_check_their_arguments() {
         .into_inner();
     assert!(first.transits.is_empty() && first.next_page_token.is_empty());
     assert_eq!(first.total_size, 0);
-    let day = |d: i32| {
-        Some(types::Date {
-            day: d,
-            ..month.clone()
-        })
-    };
+    let day = |d: i32| Some(types::Date { day: d, ..month });
     let bad_ranges = [
         (None, day(1), vec!["start_month"]),
         (day(15), day(1), vec!["start_month.day"]),
-        (
-            Some(month_back(&month, -1)),
-            Some(month.clone()),
-            vec!["end_month"],
-        ),
+        (Some(month_back(&month, -1)), Some(month), vec!["end_month"]),
         (
             Some(month_back(&month, 120)),
-            Some(month.clone()),
+            Some(month),
             vec!["end_month"],
         ),
         (
@@ -926,8 +908,8 @@ async fn insights_are_head_office_s_and_check_their_arguments() {
     for (start, end, fields) in bad_ranges {
         assert_invalid(
             hq.rank_failing_parts(pb::RankFailingPartsRequest {
-                start_month: start.clone(),
-                end_month: end.clone(),
+                start_month: start,
+                end_month: end,
                 ..Default::default()
             })
             .await,
@@ -947,8 +929,8 @@ async fn insights_are_head_office_s_and_check_their_arguments() {
     }
     assert_invalid(
         hq.rank_failing_parts(pb::RankFailingPartsRequest {
-            start_month: Some(month.clone()),
-            end_month: Some(month.clone()),
+            start_month: Some(month),
+            end_month: Some(month),
             model: "models/da7".into(),
             top: -1,
         })
@@ -959,8 +941,8 @@ async fn insights_are_head_office_s_and_check_their_arguments() {
         platform
             .callcenter("HQ", Role::Hq)
             .get_complaint_trends(cpb::GetComplaintTrendsRequest {
-                start_month: Some(month.clone()),
-                end_month: Some(month.clone()),
+                start_month: Some(month),
+                end_month: Some(month),
                 category: "quality".into(),
                 model: "DA7".into(),
             })
