@@ -7,7 +7,7 @@
 # aggregate equals its live count). Results: $WORK/insights.md (and stdout).
 #
 # Knobs (environment): VEHICLES, REPAIR_LINES, CUSTOMERS (as run_vehicles.sh), COMPLAINTS,
-# CALLS, WARMUP, PORT, WORK. The bench's outlets are put into the dealer network with
+# CALLS, WARMUP, MODEL, PORT, WORK. The bench's outlets are put into the dealer network with
 # regions first (insights_outlets.sql), as the insights read regions from it.
 set -euo pipefail
 
@@ -17,6 +17,7 @@ export VEHICLES=${VEHICLES:-2000000} REPAIR_LINES=${REPAIR_LINES:-10000000}
 export CUSTOMERS=${CUSTOMERS:-1000000}
 COMPLAINTS=${COMPLAINTS:-500000}
 CALLS=${CALLS:-200}
+MODEL=${MODEL:-DA7-2026}    # a bench model still being built and sold (models 16-19)
 WARMUP=${WARMUP:-10}
 export PORT=${PORT:-50051}
 LISTEN=127.0.0.1:$PORT
@@ -79,7 +80,7 @@ fi
 } >insights.md
 
 "$BIN/insights_bench" --addr "http://$LISTEN" --token "$HQ_TOKEN" --calls "$CALLS" \
-    --warmup "$WARMUP" | tee insights_bench.out
+    --warmup "$WARMUP" --model "$MODEL" | tee insights_bench.out
 while read -r line; do
     val() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
     printf '| %s | service (gRPC) | %s | %s | %s | %s | %s rows in the first answer |\n' \

@@ -12,8 +12,8 @@ INSERT INTO support_case (id, case_type, priority, status, customer_id, vin, out
 SELECT ('00000000-0000-7000-9000-' || lpad(g::text, 12, '0'))::uuid, 'COMPLAINT', 'NORMAL', 'CLOSED',
        ('00000000-0000-7000-8000-' || lpad((1 + g % :customers)::text, 12, '0'))::uuid,
        '', 'D' || (1000 + g % 2000), 'COMPLAINTS', 'agent.' || (g % 60), '投诉', '',
-       (ARRAY['QUALITY', 'SERVICE', 'SALES', 'DELIVERY', 'PARTS', 'BILLING', 'STAFF', 'OTHER'])[1 + (g * 7919) % 8],
-       (:'models'::text[])[1 + (g * 104729) % cardinality(:'models'::text[])],
+       (ARRAY['QUALITY', 'SERVICE', 'SALES', 'DELIVERY', 'PARTS', 'BILLING', 'STAFF', 'OTHER'])[1 + (g::bigint * 7919) % 8],
+       (:'models'::text[])[1 + (g::bigint * 104729) % cardinality(:'models'::text[])],
        '', 'HOTLINE', t + interval '3 hours', t + interval '4 hours', t + interval '1 hour',
        t + interval '40 hours', t + interval '48 hours', NULL, NULL, 'OK', 0,
        'CALLCENTER', t, t + interval '2 days', t + interval '2 days', t + interval '2 days', 5

@@ -35,7 +35,7 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     warmup: u32,
     /// A model code for the filtered calls.
-    #[arg(long, default_value = "DA5-2019")]
+    #[arg(long, default_value = "DA7-2026")]
     model: String,
     /// A sales region for the filtered calls.
     #[arg(long, default_value = "EAST")]
