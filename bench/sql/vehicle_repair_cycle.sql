@@ -163,6 +163,12 @@ UPDATE repair_order SET status = 'CLOSED', diagnosis = diagnosis, completed_at =
     labour_hundredths = 120, labour_minor = 33600, parts_minor = 30800, customer_minor = 64400,
     warranty_minor = 0, goodwill_minor = 0, recall_minor = 0, version = version + 1, update_time = now()
 WHERE id = :ro;
+INSERT INTO part_failure_month (month, model_code, part_number, lines, quantity)
+SELECT date_trunc('month', (now() AT TIME ZONE 'UTC') + interval '8 hours')::date, :v_model_code, part_number, count(*), sum(quantity)
+FROM repair_order_line WHERE repair_order_id = :ro AND kind = 'PART'
+GROUP BY part_number ORDER BY part_number
+ON CONFLICT (month, model_code, part_number) DO UPDATE SET
+    lines = part_failure_month.lines + excluded.lines, quantity = part_failure_month.quantity + excluded.quantity;
 UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
 WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-close';
 COMMIT;

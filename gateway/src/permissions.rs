@@ -33,6 +33,8 @@ const PRODUCTION: &[Role] = &[Hq, System, Factory];
 const TRANSIT: &[Role] = &[Hq, System, Carrier];
 /// Who manages event consumers (acknowledgements, parked events): head office and systems.
 const EVENT_OPERATORS: &[Role] = &[Hq, Steward, System];
+/// HQ insights across every outlet: head office and its platform systems.
+const INSIGHTS: &[Role] = &[Hq, Steward, System];
 /// Event streams with outlet-scoped events: outlets read those about themselves.
 const EVENT_READERS: &[Role] = &[Hq, Steward, System, Dealer, Station];
 
@@ -114,6 +116,9 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     (VEHICLES, "ListAffectedVehicles", EVERYONE),
     (VEHICLES, "ListOpenRecalls", EVERYONE),
     (VEHICLES, "GetRecallProgress", EVERYONE),
+    (VEHICLES, "GetVehiclePipeline", INSIGHTS),
+    (VEHICLES, "ListOverdueTransits", INSIGHTS),
+    (VEHICLES, "RankFailingParts", INSIGHTS),
     (VEHICLES, "StreamEvents", EVENT_READERS),
     (VEHICLES, "AckEvents", EVENT_OPERATORS),
     (VEHICLES, "ListParkedEvents", EVENT_OPERATORS),
@@ -181,6 +186,7 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
         &[Hq, Agent, Dealer, Station],
     ),
     (CALLCENTER, "CountComplaints", &[Hq, Agent]),
+    (CALLCENTER, "GetComplaintTrends", HEAD_OFFICE),
     (CALLCENTER, "StreamEvents", EVENT_READERS),
     (CALLCENTER, "AckEvents", EVENT_OPERATORS),
     (CALLCENTER, "ListParkedEvents", EVENT_OPERATORS),

@@ -3,7 +3,8 @@
 //! way loadgen builds its stream items — and reports rows per second.
 //!
 //! Rows are generated first; the timer covers BEGIN, the two COPYs and COMMIT of every
-//! batch (one batch by default: a single durable commit for all of them).
+//! batch (one batch by default: a single durable commit for all of them), with the
+//! pipeline count of the new vehicles that StreamProduction keeps in its transactions.
 //!
 //! `--print-next-free` prints the first vehicle number not yet used by any run (stream,
 //! pgbench or this tool): vehicles made during runs are built after the loaded history
@@ -15,7 +16,7 @@ use anyhow::{Context, ensure};
 use clap::Parser;
 use dealernet_bench::{
     copy_text::CopyText,
-    vehicles::{FIRST_NEW, MAX_VEHICLE, data_end, rows},
+    vehicles::{FIRST_NEW, MAX_VEHICLE, data_end, model_of, rows},
 };
 use dealernet_kit::db;
 use dealernet_vehicles::SCHEMA;
@@ -88,13 +89,18 @@ async fn main() -> anyhow::Result<()> {
                 ("PLANT-SH", "mes.line-feed"),
             );
         }
-        batches.push((vehicles, events));
+        // The pipeline count the service shifts in the same transaction (the same work).
+        let mut per_model: std::collections::BTreeMap<&str, i64> = Default::default();
+        for n in from..to {
+            *per_model.entry(model_of(n).code).or_default() += 1;
+        }
+        batches.push((vehicles, events, per_model));
         from = to;
     }
     let generated = generating.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut rows_copied = 0;
-    for (vehicles, events) in &batches {
+    for (vehicles, events, per_model) in &batches {
         let mut tx = conn.begin().await?;
         for (table, data) in [(rows::TABLES[0], vehicles), (rows::TABLES[1], events)] {
             let mut copy = tx.copy_in_raw(&format!("COPY {table} FROM STDIN")).await?;
@@ -102,6 +108,18 @@ async fn main() -> anyhow::Result<()> {
             copy.finish().await?;
             rows_copied += data.rows();
         }
+        let (models, counts): (Vec<&str>, Vec<i64>) =
+            per_model.iter().map(|(m, c)| (*m, *c)).unzip();
+        sqlx::query(
+            "INSERT INTO pipeline_count (state, model_code, outlet_code, vehicles) \
+             SELECT 'PRODUCED', m, '', c FROM unnest($1::text[], $2::bigint[]) AS u(m, c) ORDER BY m \
+             ON CONFLICT (state, model_code, outlet_code) \
+             DO UPDATE SET vehicles = pipeline_count.vehicles + excluded.vehicles",
+        )
+        .bind(&models)
+        .bind(&counts)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
     }
     let secs = started.elapsed().as_secs_f64();

@@ -17,6 +17,7 @@ mod gateway_config;
 pub mod idempotency;
 pub mod local_pg;
 pub mod metrics;
+pub mod months;
 pub mod paging;
 pub mod server;
 pub mod telemetry;

@@ -3,6 +3,10 @@
 //! the capability may not). Asked before the transaction, with the vehicle service's own
 //! `system` token, so no row lock is held across the call.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use dealernet_kit::auth::{Principal, Role, TokenKeys};
 use dealernet_kit::telemetry::{TracedChannel, traced};
 use dealernet_proto::dealers::v1::{self as pb, dealer_service_client::DealerServiceClient};
@@ -13,6 +17,14 @@ use crate::Error;
 
 const SELF_ORG: &str = "VEHICLES";
 const TOKEN_TTL_SECS: i64 = 300;
+/// How long the outlet → region map is reused: regions change rarely, and an insight a
+/// few seconds behind a region change is still right about every car.
+const REGIONS_TTL: Duration = Duration::from_secs(30);
+/// Outlets per ListOutlets page when reading the regions (the dealers service's maximum).
+const REGIONS_PAGE: i32 = 1000;
+
+/// Outlet code → sales region, as the dealer network last said.
+pub type Regions = Arc<HashMap<String, String>>;
 
 pub use pb::OutletAction as Action;
 
@@ -21,6 +33,7 @@ pub use pb::OutletAction as Action;
 pub struct OutletDirectory {
     client: DealerServiceClient<TracedChannel>,
     keys: TokenKeys,
+    regions: Arc<Mutex<Option<(Instant, Regions)>>>,
 }
 
 /// The stable reasons the dealers service gives, as this service's own.
@@ -42,6 +55,7 @@ impl OutletDirectory {
         Ok(OutletDirectory {
             client: DealerServiceClient::new(traced(channel)),
             keys: TokenKeys::new(jwt_secret),
+            regions: Arc::default(),
         })
     }
 
@@ -49,19 +63,10 @@ impl OutletDirectory {
     /// OUTLET_SUSPENDED, OUTLET_CLOSED, OUTLET_LACKS_CAPABILITY) unless `outlet` may do
     /// `action` now.
     pub async fn check(&self, outlet: &str, action: Action) -> Result<(), Error> {
-        let principal = Principal::new("vehicles-service", SELF_ORG, &[Role::System])
-            .map_err(|e| Error::Unavailable(format!("cannot act as the vehicle service: {e}")))?;
-        let mut request = Request::new(pb::CheckOutletPermissionRequest {
+        let request = self.request(pb::CheckOutletPermissionRequest {
             outlet: outlet.to_owned(),
             action: action as i32,
-        });
-        let bearer = format!("Bearer {}", self.keys.mint(&principal, TOKEN_TTL_SECS));
-        request.metadata_mut().insert(
-            "authorization",
-            bearer
-                .parse()
-                .map_err(|_| Error::Unavailable("token is not ASCII".into()))?,
-        );
+        })?;
         match self.client.clone().check_outlet_permission(request).await {
             Ok(r) => {
                 let r = r.into_inner();
@@ -97,5 +102,59 @@ impl OutletDirectory {
                 ))
             }
         }
+    }
+
+    /// Every outlet's sales region, read with paged ListOutlets calls and reused for
+    /// `REGIONS_TTL`. Outlets without a region map to "".
+    pub async fn regions(&self) -> Result<Regions, Error> {
+        if let Some((at, map)) = self.regions.lock().ok().and_then(|g| g.clone())
+            && at.elapsed() < REGIONS_TTL
+        {
+            return Ok(map);
+        }
+        let mut map = HashMap::new();
+        let mut page_token = String::new();
+        loop {
+            let request = self.request(pb::ListOutletsRequest {
+                page_size: REGIONS_PAGE,
+                page_token,
+                ..Default::default()
+            })?;
+            let page = self
+                .client
+                .clone()
+                .list_outlets(request)
+                .await
+                .map_err(|s| {
+                    tracing::warn!(status = %s.message(), code = ?s.code(), "listing outlets failed");
+                    Error::Unavailable("the dealers service cannot be reached; retry later".into())
+                })?
+                .into_inner();
+            map.extend(page.outlets.into_iter().map(|o| (o.code, o.region)));
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        let map: Regions = Arc::new(map);
+        if let Ok(mut cached) = self.regions.lock() {
+            *cached = Some((Instant::now(), map.clone()));
+        }
+        Ok(map)
+    }
+
+    /// A request to the dealers service as the vehicle service (role system).
+    fn request<T>(&self, message: T) -> Result<Request<T>, Error> {
+        let principal = Principal::new("vehicles-service", SELF_ORG, &[Role::System])
+            .map_err(|e| Error::Unavailable(format!("cannot act as the vehicle service: {e}")))?;
+        let mut request = Request::new(message);
+        let bearer = format!("Bearer {}", self.keys.mint(&principal, TOKEN_TTL_SECS));
+        request.metadata_mut().insert(
+            "authorization",
+            bearer
+                .parse()
+                .map_err(|_| Error::Unavailable("token is not ASCII".into()))?,
+        );
+        Ok(request)
     }
 }

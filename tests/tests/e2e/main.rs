@@ -14,6 +14,7 @@ mod feed;
 mod gateway;
 mod hotline;
 mod hotline_events;
+mod insights;
 mod kill;
 mod list;
 mod merge;

@@ -23,7 +23,7 @@ const MAX_SUBJECT: usize = 200;
 const MAX_TEXT: usize = 4_000;
 
 /// `models/{code}` or empty.
-fn model(v: &mut FieldViolations, field: &str, name: &str) -> String {
+pub(super) fn model(v: &mut FieldViolations, field: &str, name: &str) -> String {
     if name.is_empty() {
         return String::new();
     }

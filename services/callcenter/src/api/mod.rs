@@ -5,6 +5,7 @@ mod callback;
 mod callback_view;
 mod case;
 mod case_view;
+mod complaint_trends;
 mod desk;
 mod events;
 mod outreach;
@@ -492,6 +493,17 @@ impl CallCenterService for Service {
         let principal = Principal::of(&request)?.clone();
         Ok(Response::new(
             self.count_complaints(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn get_complaint_trends(
+        &self,
+        request: Request<pb::GetComplaintTrendsRequest>,
+    ) -> std::result::Result<Response<pb::GetComplaintTrendsResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.get_complaint_trends(&principal, request.into_inner())
                 .await?,
         ))
     }

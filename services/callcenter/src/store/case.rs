@@ -94,10 +94,12 @@ impl Row {
     }
 }
 
+/// Writes a new case (and counts it when it is a complaint).
 pub async fn insert(conn: &mut PgConnection, c: &Case) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO support_case ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
+        "{count} INSERT INTO support_case ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)",
+        count = super::complaint_trend::COUNT_OPENED,
     ))
     .bind(c.id)
     .bind(c.case_type.as_str())
@@ -134,16 +136,18 @@ pub async fn insert(conn: &mut PgConnection, c: &Case) -> Result<(), sqlx::Error
     Ok(())
 }
 
-/// Writes every mutable column.
+/// Writes every mutable column (and moves a complaint whose category or model changed
+/// between its monthly counts).
 pub async fn update(conn: &mut PgConnection, c: &Case) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE support_case SET priority = $2, status = $3, vin = $4, outlet = $5, team = $6, assignee = $7, \
+    sqlx::query(&format!(
+        "{moved} UPDATE support_case SET priority = $2, status = $3, vin = $4, outlet = $5, team = $6, assignee = $7, \
          subject = $8, description = $9, category = $10, model_code = $11, lead = $12, calendar = $13, \
          first_response_warn = $14, first_response_due = $15, first_response_at = $16, \
          resolution_warn = $17, resolution_due = $18, paused_at = $19, next_check_at = $20, \
          sla_state = $21, escalations = $22, update_time = $23, resolve_time = $24, close_time = $25, \
          version = $26 WHERE id = $1",
-    )
+        moved = super::complaint_trend::MOVE_UPDATED,
+    ))
     .bind(c.id)
     .bind(c.priority.as_str())
     .bind(c.status.as_str())

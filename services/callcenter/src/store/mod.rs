@@ -2,4 +2,5 @@
 
 pub mod callback;
 pub mod case;
+pub mod complaint_trend;
 pub mod desk;

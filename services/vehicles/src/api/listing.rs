@@ -33,7 +33,7 @@ fn optional_time(
     at
 }
 
-fn states(v: &mut FieldViolations, field: &str, raw: &[i32]) -> Vec<State> {
+pub(super) fn states(v: &mut FieldViolations, field: &str, raw: &[i32]) -> Vec<State> {
     let mut out = Vec::new();
     for (i, s) in raw.iter().enumerate() {
         match state_from_proto(*s) {
@@ -44,7 +44,7 @@ fn states(v: &mut FieldViolations, field: &str, raw: &[i32]) -> Vec<State> {
     out
 }
 
-fn model_filter(v: &mut FieldViolations, name: &str) -> Option<String> {
+pub(super) fn model_filter(v: &mut FieldViolations, name: &str) -> Option<String> {
     (!name.is_empty())
         .then(|| model_code(name, "model").map_err(|e| v.append(e)).ok())
         .flatten()

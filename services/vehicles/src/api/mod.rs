@@ -5,6 +5,7 @@ mod catalogue;
 mod correction;
 mod events;
 mod feed;
+mod insights;
 mod listing;
 mod production_feed;
 mod recall;
@@ -503,6 +504,39 @@ impl VehicleService for Service {
         let principal = Principal::of(&request)?.clone();
         Ok(Response::new(
             self.get_recall_progress(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn get_vehicle_pipeline(
+        &self,
+        request: Request<pb::GetVehiclePipelineRequest>,
+    ) -> std::result::Result<Response<pb::GetVehiclePipelineResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.get_vehicle_pipeline(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn list_overdue_transits(
+        &self,
+        request: Request<pb::ListOverdueTransitsRequest>,
+    ) -> std::result::Result<Response<pb::ListOverdueTransitsResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.list_overdue_transits(&principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn rank_failing_parts(
+        &self,
+        request: Request<pb::RankFailingPartsRequest>,
+    ) -> std::result::Result<Response<pb::RankFailingPartsResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        Ok(Response::new(
+            self.rank_failing_parts(&principal, request.into_inner())
                 .await?,
         ))
     }

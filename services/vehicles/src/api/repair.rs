@@ -421,6 +421,7 @@ impl Service {
                 .unwrap_or_default();
             crate::events::repair_order_closed(&mut tx, principal, &order, &model, &lines, totals)
                 .await?;
+            store::insights::count_part_failures(&mut tx, order.id, &model, now).await?;
         }
         let response = pb::SetRepairOrderStatusResponse {
             repair_order: Some(order_to_proto(&order, &lines)),

@@ -3,6 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
+pub mod insights;
+mod pipeline;
 pub mod production;
 pub mod recall;
 pub mod repair;

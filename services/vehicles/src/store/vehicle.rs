@@ -67,8 +67,13 @@ impl Row {
 }
 
 pub async fn insert(conn: &mut PgConnection, v: &Vehicle) -> Result<(), sqlx::Error> {
+    // A new car holds no shipment, so its pipeline outlet is its holder.
     sqlx::query(&format!(
-        "INSERT INTO vehicle ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        "WITH inserted AS ( \
+             INSERT INTO vehicle ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             RETURNING state, model_code, holder_outlet) \
+         {count}",
+        count = super::pipeline::COUNT_INSERTED,
     ))
     .bind(v.vin.as_str())
     .bind(&v.model_code)
@@ -92,25 +97,22 @@ pub async fn insert(conn: &mut PgConnection, v: &Vehicle) -> Result<(), sqlx::Er
     Ok(())
 }
 
-/// Writes the parts of a vehicle that actions change.
+/// Writes the parts of a vehicle that actions change, and moves the car between
+/// pipeline counts when its state or holder changed (the same statement).
 pub async fn update(conn: &mut PgConnection, v: &Vehicle) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE vehicle SET state = $2, holder_outlet = $3, owner_id = $4, odometer_km = $5, \
-         reserved_for = $6, reserved_until = $7, version = $8, update_time = $9, \
-         odometer_rollback_suspected = $10 WHERE vin = $1",
-    )
-    .bind(v.vin.as_str())
-    .bind(v.state.as_str())
-    .bind(&v.holder_outlet)
-    .bind(v.owner)
-    .bind(v.odometer_km)
-    .bind(v.reserved_for)
-    .bind(v.reserved_until)
-    .bind(v.version)
-    .bind(v.update_time)
-    .bind(v.odometer_rollback_suspected)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(super::pipeline::UPDATE_VEHICLE)
+        .bind(v.vin.as_str())
+        .bind(v.state.as_str())
+        .bind(&v.holder_outlet)
+        .bind(v.owner)
+        .bind(v.odometer_km)
+        .bind(v.reserved_for)
+        .bind(v.reserved_until)
+        .bind(v.version)
+        .bind(v.update_time)
+        .bind(v.odometer_rollback_suspected)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -298,12 +300,13 @@ pub async fn insert_shipment(
     Ok(())
 }
 
+/// Puts a vehicle on a shipment (and its pipeline count on the way to the destination).
 pub async fn add_to_shipment(
     conn: &mut PgConnection,
     shipment: Uuid,
     vin: &Vin,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO shipment_vehicle (shipment_id, vin) VALUES ($1, $2)")
+    sqlx::query(super::pipeline::ADD_TO_SHIPMENT)
         .bind(shipment)
         .bind(vin.as_str())
         .execute(&mut *conn)
@@ -325,13 +328,14 @@ pub async fn open_shipment(
     .await
 }
 
+/// Closes the vehicle's open shipment (see `pipeline_mark_received.sql`).
 pub async fn mark_received(
     conn: &mut PgConnection,
     shipment: Uuid,
     vin: &Vin,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE shipment_vehicle SET received_at = $3 WHERE shipment_id = $1 AND vin = $2")
+    sqlx::query(super::pipeline::MARK_RECEIVED)
         .bind(shipment)
         .bind(vin.as_str())
         .bind(at)
