@@ -185,7 +185,7 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
         "GetSurveyResults",
         &[Hq, Agent, Dealer, Station],
     ),
-    (CALLCENTER, "CountComplaints", &[Hq, Agent]),
+    (CALLCENTER, "CountComplaints", HEAD_OFFICE),
     (CALLCENTER, "GetComplaintTrends", HEAD_OFFICE),
     (CALLCENTER, "StreamEvents", EVENT_READERS),
     (CALLCENTER, "AckEvents", EVENT_OPERATORS),
