@@ -63,13 +63,22 @@ async fn attempt(
 }
 
 pub(crate) async fn grant_surveys(platform: &TestPlatform, customer: &str) {
+    grant_phone(platform, customer, cpb::ConsentPurpose::Surveys).await;
+}
+
+/// The customer agrees, on the hotline, to phone calls for `purpose`.
+pub(crate) async fn grant_phone(
+    platform: &TestPlatform,
+    customer: &str,
+    purpose: cpb::ConsentPurpose,
+) {
     platform
         .customers("CALLCENTER", Role::Agent)
         .set_consent(cpb::SetConsentRequest {
             parent: customer.into(),
             consent: Some(cpb::Consent {
                 channel: cpb::ContactChannel::Phone as i32,
-                purpose: cpb::ConsentPurpose::Surveys as i32,
+                purpose: purpose as i32,
                 status: cpb::ConsentStatus::Granted as i32,
                 capture_source: cpb::SourceChannel::Hotline as i32,
                 ..Default::default()

@@ -17,6 +17,7 @@ use dealernet_proto::{
 use dealernet_tests::{CallCenterClient, TestPlatform, test_config};
 
 use crate::{
+    callbacks::grant_phone,
     hotline::{complaint, now, open, registry_customer},
     person,
     repair::delivered_car,
@@ -300,21 +301,7 @@ async fn a_birthday_is_one_greeting_call_on_the_day_for_a_consenting_customer() 
     let unwilling = born(&platform, "13500135001", 1990, 3, 10).await;
     let willing = born(&platform, "13500135002", 1985, 3, 10).await;
     let leap_day = born(&platform, "13500135003", 2000, 2, 29).await;
-    platform
-        .customers("CALLCENTER", Role::Agent)
-        .set_consent(cpb::SetConsentRequest {
-            parent: willing.clone(),
-            consent: Some(cpb::Consent {
-                channel: cpb::ContactChannel::Phone as i32,
-                purpose: cpb::ConsentPurpose::Marketing as i32,
-                status: cpb::ConsentStatus::Granted as i32,
-                capture_source: cpb::SourceChannel::Hotline as i32,
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("consent");
+    grant_phone(&platform, &willing, cpb::ConsentPurpose::Marketing).await;
     let pool = dealernet_kit::db::pool(&platform.database_url, dealernet_customers::SCHEMA, 4)
         .await
         .expect("pool");

@@ -9,7 +9,7 @@ use dealernet_proto::{callcenter::v1 as pb, customers::v1 as cpb};
 use dealernet_tests::{CallCenterClient, TestPlatform};
 
 use crate::{
-    callbacks::grant_surveys,
+    callbacks::{grant_phone, grant_surveys},
     repair::{campaign_for, delivered_car},
 };
 
@@ -26,21 +26,7 @@ async fn callbacks(agent: &mut CallCenterClient, customer: &str) -> Vec<pb::Call
 }
 
 async fn grant_reminders(platform: &TestPlatform, customer: &str) {
-    platform
-        .customers("CALLCENTER", Role::Agent)
-        .set_consent(cpb::SetConsentRequest {
-            parent: customer.into(),
-            consent: Some(cpb::Consent {
-                channel: cpb::ContactChannel::Phone as i32,
-                purpose: cpb::ConsentPurpose::ServiceReminders as i32,
-                status: cpb::ConsentStatus::Granted as i32,
-                capture_source: cpb::SourceChannel::Hotline as i32,
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("consent");
+    grant_phone(platform, customer, cpb::ConsentPurpose::ServiceReminders).await;
 }
 
 #[tokio::test]
