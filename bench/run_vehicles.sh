@@ -9,7 +9,8 @@
 #                      (ITEMS new vehicles)        | vehicle and timeline rows)
 #   repair-cycle       loadgen repair-cycle        | pgbench vehicle_repair_cycle.sql
 #                      while event_lag tails StreamEvents (RepairOrderClosed): the
-#                      commit-to-consumer lag at the cycle's full rate
+#                      commit-to-consumer lag at the cycle's full rate; then how long
+#                      the three consumers of those events take to catch up
 #   sale-cycle         loadgen sale-cycle (new cars produced, shipped, received, sold and
 #                      delivered) while event_lag tails VehicleSold; not in the default set
 # Results: $WORK/results.md (and stdout). Exits 1 if any run failed (the table says which).
@@ -210,6 +211,37 @@ with_event_lag() { # event type, command…: runs the command while event_lag ta
     fi
 }
 
+# After a run: how long the consumers of the vehicle service's events (the registry's,
+# the call center's and the dealer network's, by their cursors) take to pass the last
+# event of $1 once the load has stopped. A consumer that keeps up passes it at once; one
+# that fell behind applies its backlog now. Then the rate the platform sustained with
+# every consumer's work done: the run's cycles over the run plus that catching up.
+consumers_drain() { # event type, the run's req/s
+    local type=$1 rps=$2 last behind started elapsed
+    last=$(sql "SELECT tx_id::text || ',' || position FROM vehicles.outbox_event
+        WHERE event_type = '$type' ORDER BY tx_id DESC, position DESC LIMIT 1")
+    started=$(date +%s.%N)
+    while :; do
+        behind=$(sql "SELECT count(*) FROM (
+                SELECT tx_id, position FROM customers.event_cursor WHERE source = 'vehicles'
+                UNION ALL SELECT tx_id, position FROM callcenter.event_cursor WHERE source = 'vehicles'
+                UNION ALL SELECT tx_id, position FROM dealers.event_cursor WHERE source = 'vehicles'
+            ) c WHERE (c.tx_id, c.position) < ('${last%,*}'::xid8, ${last#*,})")
+        [ "$behind" = 0 ] && break
+        if awk -v s="$started" -v n="$(date +%s.%N)" 'BEGIN { exit !(n - s > 600) }'; then
+            printf '| %s consumers | cursors | | | | | | | FAILED: %s still behind after 600 s |\n' \
+                "$type" "$behind" >>results.md
+            FAILED=1
+            return
+        fi
+        sleep 0.1
+    done
+    elapsed=$(awk -v s="$started" -v n="$(date +%s.%N)" 'BEGIN { print n - s }')
+    printf '| %s consumers (3) caught up after the load, s; sustained cycles/s | cursors | %.0f | | | | | | caught up %.1f s after the load stopped |\n' \
+        "$type" "$(awk -v r="$rps" -v d="$DURATION" -v e="$elapsed" 'BEGIN { print r * d / (d + e) }')" \
+        "$elapsed" >>results.md
+}
+
 {
     echo "Vehicles: $VEHICLES (repair-order lines ≈ $REPAIR_LINES), customers: $CUSTOMERS;" \
         "in flight: $CONC, loadgen connections: $CONNS, ${DURATION}s measured after ${WARMUP}s" \
@@ -241,6 +273,7 @@ for s in $SCENARIOS; do
     repair-cycle)
         LABEL="Repair cycle (7 RPCs), cycles/s"
         with_event_lag RepairOrderClosed run_loadgen "$STATION_TOKEN" repair-cycle --station "$STATION"
+        consumers_drain RepairOrderClosed "$(sed -n 's/^RESULT.* rps=\([0-9.]*\).*/\1/p' loadgen.out)"
         run_pgbench_timed vehicle_repair_cycle.sql -D vehicles="$VEHICLES" -D station="$STATION"
         ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;

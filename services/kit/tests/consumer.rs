@@ -5,7 +5,14 @@
 //! The apply step here is deliberately not idempotent by itself (it inserts a row per
 //! delivery), so any event applied twice shows up as a second row.
 
-use std::{process::Command, time::Duration};
+use std::{
+    process::Command,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use chrono::Utc;
 use dealernet_kit::{
@@ -51,6 +58,10 @@ async fn pool(url: &str, schema: &str) -> PgPool {
         .expect("pool")
 }
 
+fn vehicle(i: usize) -> String {
+    format!("vehicles/TEST{i:013}")
+}
+
 /// A producer schema with `EVENTS` events ("POISON" ones at 10 and 30), and a consumer
 /// schema with the counting table.
 async fn setup(url: &str) -> (PgPool, PgPool) {
@@ -80,14 +91,14 @@ async fn setup(url: &str) -> (PgPool, PgPool) {
         let action = if i == 10 || i == 30 { "POISON" } else { "OK" };
         let message = pb::VehicleServiceEvent {
             kind: Some(Kind::VehicleChanged(pb::VehicleChanged {
-                vehicle: format!("vehicles/TEST{i:013}"),
+                vehicle: vehicle(i),
                 action: action.to_owned(),
                 ..Default::default()
             })),
         };
         let event = NewEvent::new(
             "vehicle",
-            format!("vehicles/TEST{i:013}"),
+            vehicle(i),
             "VehicleChanged",
             &message,
             "TEST/producer".into(),
@@ -160,11 +171,16 @@ impl EventSource for LocalSource {
 }
 
 /// Counts each delivery; refuses "POISON" ones unless `accept_poison`; slow when asked,
-/// so that a kill lands mid-stream.
+/// so that a kill lands mid-stream; fails the event at index `FLAKY_AT` transiently while
+/// `flaky` counts down.
+#[derive(Default)]
 struct Counting {
     accept_poison: bool,
     delay: Duration,
+    flaky: Arc<AtomicUsize>,
 }
+
+const FLAKY_AT: usize = 20;
 
 impl Apply for Counting {
     type Delivery = pb::StreamEventsResponse;
@@ -185,6 +201,14 @@ impl Apply for Counting {
         };
         if changed.action == "POISON" && !self.accept_poison {
             return Err(ApplyError::Poison("this consumer refuses poison".into()));
+        }
+        if changed.vehicle == vehicle(FLAKY_AT)
+            && self
+                .flaky
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            return Err(ApplyError::Transient("a lost race".into()));
         }
         let id = delivery
             .envelope
@@ -207,20 +231,25 @@ fn consumer(
     replay_all: bool,
     delay: Duration,
 ) -> Consumer<LocalSource, Counting> {
+    let apply = Counting {
+        delay,
+        ..Counting::default()
+    };
+    counting_consumer(producer, consumer, replay_all, apply)
+}
+
+fn counting_consumer(
+    producer: &PgPool,
+    consumer: &PgPool,
+    replay_all: bool,
+    apply: Counting,
+) -> Consumer<LocalSource, Counting> {
     let source = LocalSource {
         outbox: Outbox::new(producer.clone(), Duration::from_millis(20)),
         producer: producer.clone(),
         replay_all,
     };
-    Consumer::new(
-        "counting",
-        source,
-        Counting {
-            accept_poison: false,
-            delay,
-        },
-        consumer.clone(),
-    )
+    Consumer::new("counting", source, apply, consumer.clone())
 }
 
 async fn counts(consumer: &PgPool) -> (i64, i64, i64) {
@@ -307,17 +336,9 @@ fn poison_is_parked_redeliveries_change_nothing_and_retry_applies() {
             .event_id
             .parse()
             .expect("uuid");
-        let still = events::retry_parked(
-            &consumed,
-            &Counting {
-                accept_poison: false,
-                delay: Duration::ZERO,
-            },
-            "producer",
-            id,
-        )
-        .await
-        .expect("retry");
+        let still = events::retry_parked(&consumed, &Counting::default(), "producer", id)
+            .await
+            .expect("retry");
         match still {
             ParkedRetry::StillParked(p) => assert_eq!(p.attempts, 2),
             other => panic!("expected it still parked, got {other:?}"),
@@ -326,7 +347,7 @@ fn poison_is_parked_redeliveries_change_nothing_and_retry_applies() {
             &consumed,
             &Counting {
                 accept_poison: true,
-                delay: Duration::ZERO,
+                ..Counting::default()
             },
             "producer",
             id,
@@ -342,7 +363,7 @@ fn poison_is_parked_redeliveries_change_nothing_and_retry_applies() {
             &consumed,
             &Counting {
                 accept_poison: true,
-                delay: Duration::ZERO,
+                ..Counting::default()
             },
             "producer",
             id,
@@ -361,6 +382,31 @@ fn poison_is_parked_redeliveries_change_nothing_and_retry_applies() {
                 .await
                 .expect("count");
         assert_eq!(registered, 1);
+    });
+}
+
+#[test]
+fn a_transient_failure_inside_a_batch_applies_every_event_once() {
+    let server = start_postgres("transient");
+    let url = server.url("postgres");
+    runtime().block_on(async move {
+        let (producer, consumed) = setup(&url).await;
+        // The whole backlog is there at once, so the consumer takes it in batches; the
+        // event at FLAKY_AT fails twice, rolling back the events before it in its batch.
+        let apply = Counting {
+            flaky: Arc::new(AtomicUsize::new(2)),
+            ..Counting::default()
+        };
+        let flaky = apply.flaky.clone();
+        let task = tokio::spawn(counting_consumer(&producer, &consumed, false, apply).run());
+        let done = until_done(&consumed).await;
+        task.abort();
+        assert_eq!(flaky.load(Ordering::SeqCst), 0, "both failures happened");
+        assert_eq!(
+            done,
+            (EVENTS as i64 - 2, EVENTS as i64 - 2, 2),
+            "every event applied once or parked, none twice"
+        );
     });
 }
 

@@ -10,8 +10,14 @@ use crate::error::FieldViolations;
 
 /// Events read per statement.
 const BATCH: usize = 500;
-/// After a wake-up, how long a caught-up stream waits for more commits before reading.
-const COALESCE: std::time::Duration = std::time::Duration::from_millis(5);
+/// After a wake-up, how long a caught-up stream waits for more commits before reading:
+/// under a steady write load, each stream reads at most about 1 / COALESCE times a second
+/// (the wake-ups come from every commit in the process).
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(40);
+/// The least time between two checkpoints of a live stream after the first: a checkpoint
+/// costs its consumer a durable write, and under load the high-water mark moves with
+/// every commit.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Responses buffered per stream before the reader waits for the client.
 const BUFFER: usize = 256;
 
@@ -141,6 +147,7 @@ impl Outbox {
         let mut cursor = request.after;
         let mut checkpointed = request.after;
         let mut caught_up = false;
+        let mut last_checkpoint = tokio::time::Instant::now();
         loop {
             // Armed before reading, so a commit between the read and the wait still wakes.
             let woken = outbox::WAKE.notified();
@@ -176,13 +183,17 @@ impl Outbox {
             if full {
                 continue;
             }
-            // Caught up. A checkpoint says so the first time, and afterwards whenever
-            // events that did not match (or other outlets') moved the high-water mark.
+            // Caught up. A checkpoint says so the first time, and afterwards when events
+            // that did not match (or other outlets') moved the high-water mark. Reading goes on from the high-water mark either way (nothing matching lies
+            // before it); the client hears of it at most every CHECKPOINT_EVERY.
             let high_water = batch.high_water.unwrap_or(cursor).max(cursor);
-            if high_water > checkpointed || !caught_up {
+            cursor = high_water;
+            if !caught_up
+                || (high_water > checkpointed && last_checkpoint.elapsed() >= CHECKPOINT_EVERY)
+            {
                 caught_up = true;
-                cursor = high_water;
                 checkpointed = high_water;
+                last_checkpoint = tokio::time::Instant::now();
                 if sender
                     .send(respond(StreamItem::Checkpoint(high_water)))
                     .await
