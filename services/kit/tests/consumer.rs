@@ -25,6 +25,7 @@ use dealernet_kit::{
 };
 use dealernet_proto::vehicles::v1 as pb;
 use pb::vehicle_service_event::Kind;
+use prost::Message;
 use sqlx::{PgConnection, PgPool, postgres::PgPoolOptions};
 use tonic::Status;
 
@@ -149,15 +150,7 @@ impl EventSource for LocalSource {
         )?;
         let stream = self
             .outbox
-            .stream(request, |item| match item {
-                events::StreamItem::Event(e) => {
-                    pb::StreamEventsResponse::event(e.envelope(), &e.payload)
-                        .map_err(|e| Status::internal(e.to_string()))
-                }
-                events::StreamItem::Checkpoint(c) => {
-                    Ok(pb::StreamEventsResponse::checkpoint(c.encode()))
-                }
-            })
+            .stream(request, events::rpc::respond::<pb::StreamEventsResponse>)
             .await?;
         Ok(Box::pin(stream))
     }
@@ -406,6 +399,61 @@ fn a_transient_failure_inside_a_batch_applies_every_event_once() {
             done,
             (EVENTS as i64 - 2, EVENTS as i64 - 2, 2),
             "every event applied once or parked, none twice"
+        );
+    });
+}
+
+#[test]
+fn an_event_whose_payload_does_not_decode_is_parked_and_the_stream_goes_on() {
+    let server = start_postgres("undecodable");
+    let url = server.url("postgres");
+    runtime().block_on(async move {
+        let (producer, consumed) = setup(&url).await;
+        // Bytes that are no VehicleServiceEvent, between the events and one more after.
+        let mut broken = NewEvent::new(
+            "vehicle",
+            vehicle(EVENTS),
+            "VehicleChanged",
+            &pb::VehicleServiceEvent::default(),
+            "TEST/producer".into(),
+            Utc::now(),
+        );
+        broken.payload = vec![0xff; 7];
+        let mut last = broken.clone();
+        last.aggregate_id = vehicle(EVENTS + 1);
+        last.payload = pb::VehicleServiceEvent {
+            kind: Some(Kind::VehicleChanged(pb::VehicleChanged {
+                vehicle: vehicle(EVENTS + 1),
+                action: "OK".into(),
+                ..Default::default()
+            })),
+        }
+        .encode_to_vec();
+        for event in [&broken, &last] {
+            let mut tx = producer.begin().await.expect("begin");
+            events::append(&mut tx, event).await.expect("append");
+            tx.commit().await.expect("commit");
+        }
+        let task = tokio::spawn(consumer(&producer, &consumed, false, Duration::ZERO).run());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        // Everything applied or parked: the two poison events and the unreadable one.
+        while counts(&consumed).await != (EVENTS as i64 - 1, EVENTS as i64 - 1, 3) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "stalled at {:?}",
+                counts(&consumed).await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        task.abort();
+        let parked = events::list_parked(&consumed, "producer", 10)
+            .await
+            .expect("list");
+        assert!(
+            parked
+                .iter()
+                .any(|p| p.error.contains("could not decode this event's payload")),
+            "{parked:?}"
         );
     });
 }

@@ -223,8 +223,7 @@ where
                 continue;
             }
             if !checkpoint {
-                self.apply
-                    .apply(&mut tx, delivery)
+                apply_delivery(&self.apply, &mut tx, delivery)
                     .await
                     .map_err(|e| e.to_string())?;
             }
@@ -284,7 +283,7 @@ where
             return Ok(Outcome::Duplicate);
         }
         let mut attempt_tx = sqlx::Connection::begin(&mut *tx).await.map_err(fail)?;
-        let result = self.apply.apply(&mut attempt_tx, delivery).await;
+        let result = apply_delivery(&self.apply, &mut attempt_tx, delivery).await;
         let outcome = match result {
             Ok(()) => {
                 attempt_tx.commit().await.map_err(fail)?;
@@ -314,6 +313,21 @@ const BATCH_TIME: Duration = Duration::from_millis(20);
 
 fn status_text(status: tonic::Status) -> String {
     format!("{}: {}", status.code(), status.message())
+}
+
+/// Applies an event that came with its payload; one without (its publisher could not
+/// decode what it stored) is poison.
+async fn apply_delivery<A: Apply>(
+    apply: &A,
+    conn: &mut PgConnection,
+    delivery: &A::Delivery,
+) -> Result<(), ApplyError> {
+    if !delivery.has_event() {
+        return Err(ApplyError::Poison(
+            "the publisher could not decode this event's payload".into(),
+        ));
+    }
+    apply.apply(conn, delivery).await
 }
 
 /// The delivery's cursor, and whether it is a checkpoint (no event, only a position).
@@ -504,7 +518,7 @@ pub async fn retry_parked<A: Apply>(
     let delivery = A::Delivery::decode(bytes.as_slice())
         .map_err(|e| sqlx::Error::Decode(format!("parked delivery: {e}").into()))?;
     let mut attempt = sqlx::Connection::begin(&mut *tx).await?;
-    match apply.apply(&mut attempt, &delivery).await {
+    match apply_delivery(apply, &mut attempt, &delivery).await {
         Ok(()) => {
             attempt.commit().await?;
             sqlx::query("DELETE FROM parked_event WHERE source = $1 AND event_id = $2")

@@ -50,15 +50,19 @@ pub async fn stream_events<R: StreamResponse>(
         known_types,
         outlets_allowed,
     )?;
-    outbox
-        .stream(request, |item| match item {
-            StreamItem::Event(e) => R::event(e.envelope(), &e.payload).map_err(|err| {
-                tracing::error!(event_id = %e.event_id, error = %err, "an outbox payload does not decode");
-                Status::internal("an event could not be read")
-            }),
-            StreamItem::Checkpoint(c) => Ok(R::checkpoint(c.encode())),
-        })
-        .await
+    outbox.stream(request, respond).await
+}
+
+/// A stream item as the StreamEvents message. An event whose payload does not decode goes
+/// out as its envelope alone (and is logged): its consumers park it, the stream goes on.
+pub fn respond<R: StreamResponse>(item: StreamItem) -> Result<R, Status> {
+    Ok(match item {
+        StreamItem::Event(e) => R::event(e.envelope(), &e.payload).unwrap_or_else(|err| {
+            tracing::error!(event_id = %e.event_id, error = %err, "an outbox payload does not decode");
+            R::unreadable(e.envelope())
+        }),
+        StreamItem::Checkpoint(c) => R::checkpoint(c.encode()),
+    })
 }
 
 /// Serves AckEvents: the consumer's registered position after the acknowledgement.

@@ -20,12 +20,17 @@ const TOKEN_TTL_SECS: i64 = 300;
 pub trait Delivery: prost::Message + Default + Send + Sync + 'static {
     fn envelope(&self) -> Option<&EventEnvelope>;
     fn checkpoint_cursor(&self) -> &str;
+    /// Whether the event came with its payload (see [`StreamResponse::unreadable`]).
+    fn has_event(&self) -> bool;
 }
 
 /// A message of some service's StreamEvents, as the publisher builds it.
 pub trait StreamResponse: Sized + Send + 'static {
     /// An event: its envelope and the payload as stored (the service's event message).
     fn event(envelope: EventEnvelope, payload: &[u8]) -> Result<Self, prost::DecodeError>;
+    /// An event whose stored payload does not decode: the envelope alone, so that its
+    /// consumers park it and go on rather than stop at it.
+    fn unreadable(envelope: EventEnvelope) -> Self;
     fn checkpoint(cursor: String) -> Self;
 }
 
@@ -99,6 +104,9 @@ macro_rules! event_source {
             fn checkpoint_cursor(&self) -> &str {
                 &self.checkpoint_cursor
             }
+            fn has_event(&self) -> bool {
+                self.event.is_some()
+            }
         }
 
         impl StreamResponse for dealernet_proto::$module::v1::StreamEventsResponse {
@@ -108,6 +116,13 @@ macro_rules! event_source {
                     event: Some(<dealernet_proto::$module::v1::$event as prost::Message>::decode(payload)?),
                     checkpoint_cursor: String::new(),
                 })
+            }
+            fn unreadable(envelope: EventEnvelope) -> Self {
+                Self {
+                    envelope: Some(envelope),
+                    event: None,
+                    checkpoint_cursor: String::new(),
+                }
             }
             fn checkpoint(cursor: String) -> Self {
                 Self {
