@@ -10,7 +10,8 @@
 #   repair-cycle       loadgen repair-cycle        | pgbench vehicle_repair_cycle.sql
 #                      while event_lag tails StreamEvents (RepairOrderClosed): the
 #                      commit-to-consumer lag at the cycle's full rate; then how long
-#                      the three consumers of those events take to catch up
+#                      the three consumers of those events take to catch up; pgbench
+#                      runs the cycle's SQL with its outbox inserts and without them
 #   sale-cycle         loadgen sale-cycle (new cars produced, shipped, received, sold and
 #                      delivered) while event_lag tails VehicleSold; not in the default set
 # Results: $WORK/results.md (and stdout). Exits 1 if any run failed (the table says which).
@@ -211,6 +212,37 @@ with_event_lag() { # event type, command…: runs the command while event_lag ta
     fi
 }
 
+# While a run is measured: the lag of each consumer of the vehicle service's events of type
+# $1, sampled ten times a second: the age of the oldest such event past its cursor (0 when
+# it has applied them all). event_lag above times a bare stream; this is the consumers
+# with their apply work. Results: consumer_lag.out (consumer, ms per line).
+sample_consumer_lag() { # event type
+    local query="SELECT c.consumer, coalesce(round(extract(epoch FROM clock_timestamp() - e.occurred_at) * 1000), 0)
+        FROM (SELECT 'customers-value' AS consumer, tx_id, position FROM customers.event_cursor WHERE source = 'vehicles'
+              UNION ALL SELECT 'callcenter-outreach', tx_id, position FROM callcenter.event_cursor WHERE source = 'vehicles'
+              UNION ALL SELECT 'dealers', tx_id, position FROM dealers.event_cursor WHERE source = 'vehicles') c
+        LEFT JOIN LATERAL (SELECT occurred_at FROM vehicles.outbox_event e
+            WHERE (e.tx_id, e.position) > (c.tx_id, c.position) AND e.event_type = '$1'
+            ORDER BY e.tx_id, e.position LIMIT 1) e ON true"
+    sleep "$WARMUP"
+    timeout "$DURATION" "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -At -F ' ' \
+        <<<"$query \watch 0.1" | awk 'NF == 2' >consumer_lag.out || true
+}
+
+consumer_lag_rows() { # event type: one results row per consumer from consumer_lag.out
+    local consumer
+    for consumer in customers-value callcenter-outreach dealers; do
+        awk -v c="$consumer" '$1 == c { print $2 }' consumer_lag.out | sort -n | awk -v c="$consumer" -v t="$1" '
+            { v[NR] = $1 }
+            END {
+                if (NR == 0) { printf "| %s lag of consumer %s | cursors | | | | | | | FAILED: no samples |\n", t, c; exit }
+                split("0.5 0.9 0.99", q, " ")
+                for (i = 1; i <= 3; i++) { k = int(q[i] * NR); if (k < 1) k = 1; p[i] = v[k] }
+                printf "| %s lag of consumer %s (applied) | cursors | | %d | %d | %d | | %d | %d samples |\n", t, c, p[1], p[2], p[3], v[NR], NR
+            }' >>results.md
+    done
+}
+
 # After a run: how long the consumers of the vehicle service's events (the registry's,
 # the call center's and the dealer network's, by their cursors) take to pass the last
 # event of $1 once the load has stopped. A consumer that keeps up passes it at once; one
@@ -272,9 +304,20 @@ for s in $SCENARIOS; do
         ;;
     repair-cycle)
         LABEL="Repair cycle (7 RPCs), cycles/s"
+        sample_consumer_lag RepairOrderClosed &
+        sampler=$!
         with_event_lag RepairOrderClosed run_loadgen "$STATION_TOKEN" repair-cycle --station "$STATION"
+        wait "$sampler"
+        consumer_lag_rows RepairOrderClosed
         consumers_drain RepairOrderClosed "$(sed -n 's/^RESULT.* rps=\([0-9.]*\).*/\1/p' loadgen.out)"
-        run_pgbench_timed vehicle_repair_cycle.sql -D vehicles="$VEHICLES" -D station="$STATION"
+        payload=$(sql "SELECT encode(payload, 'hex') FROM vehicles.outbox_event
+            WHERE event_type = 'VehicleChanged' ORDER BY tx_id DESC, position DESC LIMIT 1")
+        run_pgbench_timed vehicle_repair_cycle.sql -D vehicles="$VEHICLES" -D station="$STATION" \
+            -D outbox=1 -D payload="$payload"
+        # The same SQL without its outbox inserts, right after: what the outbox costs.
+        LABEL="Repair cycle without the outbox inserts, cycles/s"
+        run_pgbench_timed vehicle_repair_cycle.sql -D vehicles="$VEHICLES" -D station="$STATION" \
+            -D outbox=0 -D payload="$payload"
         ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
     esac

@@ -10,11 +10,17 @@
 --   SetRepairOrderStatus IN_PROGRESS, COMPLETED, CLOSED: lock the order, read the lines,
 --     COMPLETED and CLOSED also lock the vehicle and add a timeline entry, write the order.
 -- Every mutation carries a request id (idempotency begin + finish, 400-byte response).
+-- The events go to the outbox in the transaction of their change, as the service writes
+-- them: a timeline entry's VehicleChanged at open, completion and close, and the order's
+-- RepairOrderClosed at close. Each row carries -D payload (hex): a real VehicleChanged
+-- payload of the service's (run_vehicles.sh takes the latest), and all four are typed
+-- VehicleChanged, which no consumer reads, so that the consumers stay idle while pgbench
+-- runs. -D outbox=0 leaves them out: the cycle's SQL without the outbox.
 -- The VIN and the order id come from one extra round trip before the cycle (the server
 -- computes the VIN's text and the order's UUIDv7 in-process).
 -- Vehicles: one of the older models (m < 16), all DELIVERED, as
 -- dealernet_bench::vehicles::random_repairable picks them.
--- Run with: pgbench -n -M prepared -D vehicles=N -D station=S3001 -f vehicle_repair_cycle.sql
+-- Run with: pgbench -n -M prepared -D vehicles=N -D station=S3001 -D outbox=1 -D payload=HEX -f vehicle_repair_cycle.sql
 --   (search_path=vehicles). VIN of vehicle n: see vehicle_get.sql.
 \set n 20 * random(0, :vehicles / 20 - 1) + random(1, 16)
 \set m (:n - 1) % 20
@@ -48,6 +54,11 @@ WHERE vin = :vin;
 SELECT coalesce(max(sequence), 0) + 1 AS seq FROM vehicle_event WHERE vin = :vin \gset
 INSERT INTO vehicle_event (vin, sequence, at, action, state_after, actor_org, actor_subject, details)
 VALUES (:vin, :seq, now(), 'REPAIR_ORDER_OPENED', :v_state, :station, 'station.advisor', ARRAY['repair_order', 'repairOrders/' || :ro, 'station', :station, 'odometer_km', :km::text]);
+\if :outbox
+INSERT INTO outbox_event (event_id, aggregate_type, aggregate_id, event_type, payload, outlets, occurred_at, actor, request_id, traceparent)
+VALUES ((lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7' || substr(md5(random()::text), 1, 19))::uuid,
+    'vehicle', 'vehicles/' || :vin, 'VehicleChanged', decode(:payload, 'hex'), '{}', now(), 'S3001/station.advisor', 'pgbench-' || :client_id || '-' || :r || '-open', '');
+\endif
 UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
 WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-open';
 COMMIT;
@@ -142,6 +153,11 @@ UPDATE repair_order SET status = 'COMPLETED', diagnosis = '按保养手册完成
     labour_hundredths = NULL, labour_minor = NULL, parts_minor = NULL, customer_minor = NULL,
     warranty_minor = NULL, goodwill_minor = NULL, recall_minor = NULL, version = version + 1, update_time = now()
 WHERE id = :ro;
+\if :outbox
+INSERT INTO outbox_event (event_id, aggregate_type, aggregate_id, event_type, payload, outlets, occurred_at, actor, request_id, traceparent)
+VALUES ((lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7' || substr(md5(random()::text), 1, 19))::uuid,
+    'vehicle', 'vehicles/' || :vin, 'VehicleChanged', decode(:payload, 'hex'), '{}', now(), 'S3001/station.advisor', 'pgbench-' || :client_id || '-' || :r || '-complete', '');
+\endif
 UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
 WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-complete';
 COMMIT;
@@ -169,6 +185,16 @@ FROM repair_order_line WHERE repair_order_id = :ro AND kind = 'PART'
 GROUP BY part_number ORDER BY part_number
 ON CONFLICT (month, model_code, part_number) DO UPDATE SET
     lines = part_failure_month.lines + excluded.lines, quantity = part_failure_month.quantity + excluded.quantity;
+\if :outbox
+INSERT INTO outbox_event (event_id, aggregate_type, aggregate_id, event_type, payload, outlets, occurred_at, actor, request_id, traceparent)
+VALUES ((lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7' || substr(md5(random()::text), 1, 19))::uuid,
+    'vehicle', 'vehicles/' || :vin, 'VehicleChanged', decode(:payload, 'hex'), '{}', now(), 'S3001/station.advisor', 'pgbench-' || :client_id || '-' || :r || '-close', '');
+\endif
+\if :outbox
+INSERT INTO outbox_event (event_id, aggregate_type, aggregate_id, event_type, payload, outlets, occurred_at, actor, request_id, traceparent)
+VALUES ((lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7' || substr(md5(random()::text), 1, 19))::uuid,
+    'repairOrder', 'repairOrders/' || :ro, 'VehicleChanged', decode(:payload, 'hex'), ARRAY[:station], now(), 'S3001/station.advisor', 'pgbench-' || :client_id || '-' || :r || '-close', '');
+\endif
 UPDATE idempotency SET response = decode(repeat('5a', 400), 'hex'), resource = 'repairOrders/' || :ro
 WHERE scope = :station AND request_id = 'pgbench-' || :client_id || '-' || :r || '-close';
 COMMIT;

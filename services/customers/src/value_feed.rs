@@ -1,7 +1,8 @@
 //! The facts customer value is computed from, as other services' events report them:
 //! sales and closed repair orders (vehicles), survey answers and complaints (call center).
 //! Each fact is stored under its object's key (ON CONFLICT DO NOTHING, so an event applied
-//! again changes nothing) and the customer's value is recomputed in the same transaction.
+//! again changes nothing) and the customer's value is recomputed in the same transaction
+//! (once per batch of sales and repairs, for each customer they changed).
 //!
 //! An event naming a customer the registry does not know is parked (Poison): customer
 //! ids are the registry's own, so such an event means lost or foreign data that an
@@ -59,21 +60,28 @@ fn cny(money: Option<&Money>, field: &str) -> Result<i64, ApplyError> {
     }
 }
 
-/// Locks the customer the fact counts for and records the fact with `record`; when it
-/// is new, recomputes that customer's value.
-async fn record_and_recompute(
+/// Locks the customer the fact counts for and records the fact with `record`; the customer
+/// whose value it changes (the merge chain's owner) when the fact is new.
+async fn record(
     conn: &mut PgConnection,
-    rules: &Rules,
     customer: Uuid,
     recorded: impl AsyncFnOnce(&mut PgConnection) -> Result<bool, sqlx::Error>,
-) -> Result<(), ApplyError> {
+) -> Result<Option<Uuid>, ApplyError> {
     let owner = store::lock_owner(conn, customer)
         .await?
         .ok_or_else(|| poison(format!("customers/{customer} is not in the registry")))?;
-    if !recorded(conn).await? {
-        return Ok(());
+    Ok(recorded(conn).await?.then_some(owner))
+}
+
+/// Recomputes the value of `owners` (when there are any) once.
+async fn recompute(
+    conn: &mut PgConnection,
+    rules: &Rules,
+    owners: &[Uuid],
+) -> Result<(), ApplyError> {
+    if !owners.is_empty() {
+        store::recompute(conn, owners, rules).await?;
     }
-    store::recompute(conn, &[owner], rules).await?;
     Ok(())
 }
 
@@ -81,6 +89,50 @@ async fn record_and_recompute(
 #[derive(Debug, Clone, Copy)]
 pub struct VehicleFacts {
     pub rules: Rules,
+}
+
+impl VehicleFacts {
+    /// Records the event's fact; the customer whose value it changes, if any.
+    async fn record_fact(
+        &self,
+        conn: &mut PgConnection,
+        delivery: &vp::StreamEventsResponse,
+    ) -> Result<Option<Uuid>, ApplyError> {
+        match delivery.event.as_ref().and_then(|e| e.kind.as_ref()) {
+            Some(VehicleKind::VehicleSold(s)) => {
+                let customer = customer_id(&s.customer, "customer")?;
+                let sale = Sale {
+                    vin: object_id(&s.vehicle, "vehicles/", "vehicle")?,
+                    sold_at: time(s.sell_time.as_ref(), "sell_time")?,
+                    customer,
+                    outlet: &s.outlet,
+                    amount_minor: cny(s.price.as_ref(), "price")?,
+                };
+                record(conn, customer, async |c| store::insert_sale(c, &sale).await).await
+            }
+            Some(VehicleKind::RepairOrderClosed(r)) => {
+                // An order on a car without an owner is nobody's visit.
+                if r.customer.is_empty() {
+                    return Ok(None);
+                }
+                let customer = customer_id(&r.customer, "customer")?;
+                let repair = Repair {
+                    repair_order: object_id(&r.repair_order, "repairOrders/", "repair_order")?,
+                    vin: object_id(&r.vehicle, "vehicles/", "vehicle")?,
+                    customer,
+                    station: &r.station,
+                    amount_minor: cny(r.customer_total.as_ref(), "customer_total")?,
+                    closed_at: time(r.close_time.as_ref(), "close_time")?,
+                };
+                record(conn, customer, async |c| {
+                    store::insert_repair(c, &repair).await
+                })
+                .await
+            }
+            // Other types are not asked for.
+            Some(_) | None => Ok(None),
+        }
+    }
 }
 
 impl Apply for VehicleFacts {
@@ -95,43 +147,24 @@ impl Apply for VehicleFacts {
         conn: &mut PgConnection,
         delivery: &vp::StreamEventsResponse,
     ) -> Result<(), ApplyError> {
-        match delivery.event.as_ref().and_then(|e| e.kind.as_ref()) {
-            Some(VehicleKind::VehicleSold(s)) => {
-                let customer = customer_id(&s.customer, "customer")?;
-                let sale = Sale {
-                    vin: object_id(&s.vehicle, "vehicles/", "vehicle")?,
-                    sold_at: time(s.sell_time.as_ref(), "sell_time")?,
-                    customer,
-                    outlet: &s.outlet,
-                    amount_minor: cny(s.price.as_ref(), "price")?,
-                };
-                record_and_recompute(conn, &self.rules, customer, async |c| {
-                    store::insert_sale(c, &sale).await
-                })
-                .await
+        self.apply_all(conn, &[delivery]).await
+    }
+
+    /// Records every fact of the batch, then recomputes each customer they changed once.
+    async fn apply_all(
+        &self,
+        conn: &mut PgConnection,
+        deliveries: &[&vp::StreamEventsResponse],
+    ) -> Result<(), ApplyError> {
+        let mut owners = Vec::new();
+        for delivery in deliveries {
+            if let Some(owner) = self.record_fact(conn, delivery).await?
+                && !owners.contains(&owner)
+            {
+                owners.push(owner);
             }
-            Some(VehicleKind::RepairOrderClosed(r)) => {
-                // An order on a car without an owner is nobody's visit.
-                if r.customer.is_empty() {
-                    return Ok(());
-                }
-                let customer = customer_id(&r.customer, "customer")?;
-                let repair = Repair {
-                    repair_order: object_id(&r.repair_order, "repairOrders/", "repair_order")?,
-                    vin: object_id(&r.vehicle, "vehicles/", "vehicle")?,
-                    customer,
-                    station: &r.station,
-                    amount_minor: cny(r.customer_total.as_ref(), "customer_total")?,
-                    closed_at: time(r.close_time.as_ref(), "close_time")?,
-                };
-                record_and_recompute(conn, &self.rules, customer, async |c| {
-                    store::insert_repair(c, &repair).await
-                })
-                .await
-            }
-            // Other types are not asked for.
-            Some(_) | None => Ok(()),
         }
+        recompute(conn, &self.rules, &owners).await
     }
 }
 
@@ -166,20 +199,22 @@ impl Apply for CallCenterFacts {
                 }
                 let answered_at = time(s.answer_time.as_ref(), "answer_time")?;
                 let (satisfaction, nps) = (s.satisfaction as i16, s.nps as i16);
-                record_and_recompute(conn, &self.rules, customer, async |c| {
+                let owner = record(conn, customer, async |c| {
                     store::insert_survey(c, response, customer, satisfaction, nps, answered_at)
                         .await
                 })
-                .await
+                .await?;
+                recompute(conn, &self.rules, owner.as_slice()).await
             }
             Some(CallKind::CaseOpened(o)) if o.r#type == cc::CaseType::Complaint as i32 => {
                 let customer = customer_id(&o.customer, "customer")?;
                 let case = object_id(&o.case, "cases/", "case")?;
                 let opened_at = time(o.open_time.as_ref(), "open_time")?;
-                record_and_recompute(conn, &self.rules, customer, async |c| {
+                let owner = record(conn, customer, async |c| {
                     store::insert_complaint(c, case, customer, opened_at).await
                 })
-                .await
+                .await?;
+                recompute(conn, &self.rules, owner.as_slice()).await
             }
             // Inquiries, leads, service requests: not a complaint, nothing to count.
             Some(CallKind::CaseOpened(_)) | None => Ok(()),

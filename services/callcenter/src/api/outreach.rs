@@ -257,6 +257,37 @@ impl Apply for Outreach {
         _conn: &mut PgConnection,
         delivery: &vpb::StreamEventsResponse,
     ) -> Result<(), ApplyError> {
+        self.act_on(delivery).await
+    }
+
+    /// A batch's events at once: each goes through its own handler and transaction, so
+    /// none waits for another (no event here depends on an earlier one), and the
+    /// consumer's transaction moves the cursor when all are done. On any failure the
+    /// consumer applies the batch again one by one; what was done is not done twice (the
+    /// request ids).
+    async fn apply_all(
+        &self,
+        _conn: &mut PgConnection,
+        deliveries: &[&vpb::StreamEventsResponse],
+    ) -> Result<(), ApplyError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for delivery in deliveries {
+            let (outreach, delivery) = (self.clone(), (*delivery).clone());
+            tasks.spawn(async move { outreach.act_on(&delivery).await });
+        }
+        let mut result = Ok(());
+        while let Some(done) = tasks.join_next().await {
+            let done = done.unwrap_or_else(|e| Err(ApplyError::Transient(e.to_string())));
+            if result.is_ok() {
+                result = done;
+            }
+        }
+        result
+    }
+}
+
+impl Outreach {
+    async fn act_on(&self, delivery: &vpb::StreamEventsResponse) -> Result<(), ApplyError> {
         match delivery.event.as_ref().and_then(|e| e.kind.as_ref()) {
             Some(Kind::RepairOrderClosed(order)) => self.survey_after_repair(order).await,
             Some(Kind::RecallCampaignCreated(campaign)) => self.recall_reminders(campaign).await,

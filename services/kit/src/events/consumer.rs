@@ -54,6 +54,22 @@ pub trait Apply: Send + Sync + 'static {
         conn: &mut PgConnection,
         delivery: &Self::Delivery,
     ) -> impl Future<Output = Result<(), ApplyError>> + Send;
+    /// Applies several events, in stream order, on `conn` (a batch's transaction, which
+    /// also moves the cursor). By default one after the other; an applier may do better
+    /// (work once per batch what each event would repeat). On any error the whole
+    /// transaction rolls back, and the events are applied one by one with [`Self::apply`].
+    fn apply_all(
+        &self,
+        conn: &mut PgConnection,
+        deliveries: &[&Self::Delivery],
+    ) -> impl Future<Output = Result<(), ApplyError>> + Send {
+        async move {
+            for delivery in deliveries {
+                self.apply(conn, delivery).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Transient failures of one event before it is parked.
@@ -200,11 +216,11 @@ where
     }
 
     /// The head of a batch in one transaction, until the batch ends or the transaction
-    /// has run for [`BATCH_TIME`]: duplicates skipped, checkpoints passed. Returns the
-    /// cursor after it and how many deliveries it took. Events are applied without a
-    /// savepoint each (two round trips fewer per event): any failure rolls the whole
-    /// transaction back (`Err`, nothing written), and the caller goes on one delivery at
-    /// a time, which parks a poison event.
+    /// has run for [`BATCH_TIME`]: duplicates skipped, checkpoints passed, the events
+    /// given to [`Apply::apply_all`] in chunks of up to [`CHUNK`]. Returns the cursor
+    /// after it and how many deliveries it took. There is no savepoint per event: any
+    /// failure rolls the whole transaction back (`Err`, nothing written), and the caller
+    /// goes on one delivery at a time, which parks a poison event.
     async fn apply_batch(&self, batch: &[S::Delivery]) -> Result<(Cursor, usize), String> {
         let started = Instant::now();
         let source = self.source.name();
@@ -213,21 +229,32 @@ where
         let start = lock_cursor(&mut tx, source).await.map_err(fail)?;
         let mut at = start;
         let mut taken = 0;
-        for delivery in batch {
-            if taken > 0 && started.elapsed() >= BATCH_TIME {
-                break;
+        while taken < batch.len() && (taken == 0 || started.elapsed() < BATCH_TIME) {
+            let mut events = Vec::with_capacity(CHUNK);
+            for delivery in &batch[taken..] {
+                if events.len() == CHUNK {
+                    break;
+                }
+                taken += 1;
+                let (cursor, checkpoint) = delivery_cursor(delivery)?;
+                if cursor <= at {
+                    continue;
+                }
+                at = cursor;
+                if checkpoint {
+                    continue;
+                }
+                if !delivery.has_event() {
+                    return Err("an event came without its payload".into());
+                }
+                events.push(delivery);
             }
-            taken += 1;
-            let (cursor, checkpoint) = delivery_cursor(delivery)?;
-            if cursor <= at {
-                continue;
-            }
-            if !checkpoint {
-                apply_delivery(&self.apply, &mut tx, delivery)
+            if !events.is_empty() {
+                self.apply
+                    .apply_all(&mut tx, &events)
                     .await
                     .map_err(|e| e.to_string())?;
             }
-            at = cursor;
         }
         if at > start {
             save_cursor(&mut tx, source, at).await.map_err(fail)?;
@@ -306,7 +333,9 @@ where
 
 /// Most deliveries taken from the stream at once: enough to catch up fast.
 const MAX_BATCH: usize = 100;
-/// How long one transaction of a batch goes on taking events. Short: besides the cursor
+/// Most events given to one [`Apply::apply_all`] call.
+const CHUNK: usize = 16;
+/// How long one transaction of a batch goes on taking chunks of events. Short: besides the cursor
 /// row and the rows its events touch, a writing transaction holds back every stream of
 /// the database (streams read only below the oldest running transaction).
 const BATCH_TIME: Duration = Duration::from_millis(20);
