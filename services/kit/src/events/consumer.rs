@@ -1,7 +1,7 @@
 //! Applying another service's stream: a durable cursor in the consumer's own schema,
-//! each event applied in one transaction with the cursor's move (so an event delivered
-//! again changes nothing), and events that cannot be applied parked with their error
-//! instead of stopping the stream.
+//! events applied in the transaction that moves the cursor past them (so an event
+//! delivered again changes nothing) — what has arrived together, in one batch —, and
+//! events that cannot be applied parked with their error instead of stopping the stream.
 
 use std::{future::Future, time::Duration};
 
