@@ -184,8 +184,9 @@ impl Outbox {
                 continue;
             }
             // Caught up. A checkpoint says so the first time, and afterwards when events
-            // that did not match (or other outlets') moved the high-water mark. Reading goes on from the high-water mark either way (nothing matching lies
-            // before it); the client hears of it at most every CHECKPOINT_EVERY.
+            // that did not match (or other outlets') moved the high-water mark. Reading
+            // goes on from the high-water mark either way (nothing matching lies before
+            // it); the client hears of it at most every CHECKPOINT_EVERY.
             let high_water = batch.high_water.unwrap_or(cursor).max(cursor);
             cursor = high_water;
             if !caught_up
