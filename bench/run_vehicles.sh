@@ -13,7 +13,8 @@
 #                      the three consumers of those events take to catch up; pgbench
 #                      runs the cycle's SQL with its outbox inserts and without them
 #   sale-cycle         loadgen sale-cycle (new cars produced, shipped, received, sold and
-#                      delivered) while event_lag tails VehicleSold; not in the default set
+#                      delivered) while event_lag tails VehicleSold, with the lag of its
+#                      two consumers; not in the default set
 # Results: $WORK/results.md (and stdout). Exits 1 if any run failed (the table says which).
 #
 # Knobs (environment): VEHICLES, REPAIR_LINES, CUSTOMERS (0: no customers), CONC, CONNS,
@@ -212,27 +213,42 @@ with_event_lag() { # event type, command…: runs the command while event_lag ta
     fi
 }
 
+# The consumers of the vehicle service's events, as "schema:consumer".
+REPAIR_CONSUMERS="customers:customers-value callcenter:callcenter-outreach dealers:dealers"
+SALE_CONSUMERS="customers:customers-value dealers:dealers"
+
+# The cursors of consumers ("schema:consumer"…) on the vehicle service's stream, as SQL
+# rows (consumer, tx_id, position).
+cursors_sql() {
+    local entry sep=
+    for entry in "$@"; do
+        printf "%s SELECT '%s' AS consumer, tx_id, position FROM %s.event_cursor WHERE source = 'vehicles'" \
+            "$sep" "${entry#*:}" "${entry%%:*}"
+        sep=" UNION ALL"
+    done
+}
+
 # While a run is measured: the lag of each consumer of the vehicle service's events of type
 # $1, sampled ten times a second: the age of the oldest such event past its cursor (0 when
 # it has applied them all). event_lag above times a bare stream; this is the consumers
 # with their apply work. Results: consumer_lag.out (consumer, ms per line).
-sample_consumer_lag() { # event type
+sample_consumer_lag() { # event type, consumers ("schema:consumer")…
+    local type=$1; shift
     local query="SELECT c.consumer, coalesce(round(extract(epoch FROM clock_timestamp() - e.occurred_at) * 1000), 0)
-        FROM (SELECT 'customers-value' AS consumer, tx_id, position FROM customers.event_cursor WHERE source = 'vehicles'
-              UNION ALL SELECT 'callcenter-outreach', tx_id, position FROM callcenter.event_cursor WHERE source = 'vehicles'
-              UNION ALL SELECT 'dealers', tx_id, position FROM dealers.event_cursor WHERE source = 'vehicles') c
+        FROM ($(cursors_sql "$@")) c
         LEFT JOIN LATERAL (SELECT occurred_at FROM vehicles.outbox_event e
-            WHERE (e.tx_id, e.position) > (c.tx_id, c.position) AND e.event_type = '$1'
+            WHERE (e.tx_id, e.position) > (c.tx_id, c.position) AND e.event_type = '$type'
             ORDER BY e.tx_id, e.position LIMIT 1) e ON true"
     sleep "$WARMUP"
     timeout "$DURATION" "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -At -F ' ' \
         <<<"$query \watch 0.1" | awk 'NF == 2' >consumer_lag.out || true
 }
 
-consumer_lag_rows() { # event type: one results row per consumer from consumer_lag.out
-    local consumer
-    for consumer in customers-value callcenter-outreach dealers; do
-        awk -v c="$consumer" '$1 == c { print $2 }' consumer_lag.out | sort -n | awk -v c="$consumer" -v t="$1" '
+consumer_lag_rows() { # event type, consumers…: one results row each from consumer_lag.out
+    local type=$1 entry consumer; shift
+    for entry in "$@"; do
+        consumer=${entry#*:}
+        awk -v c="$consumer" '$1 == c { print $2 }' consumer_lag.out | sort -n | awk -v c="$consumer" -v t="$type" '
             { v[NR] = $1 }
             END {
                 if (NR == 0) { printf "| %s lag of consumer %s | cursors | | | | | | | FAILED: no samples |\n", t, c; exit }
@@ -243,22 +259,19 @@ consumer_lag_rows() { # event type: one results row per consumer from consumer_l
     done
 }
 
-# After a run: how long the consumers of the vehicle service's events (the registry's,
-# the call center's and the dealer network's, by their cursors) take to pass the last
-# event of $1 once the load has stopped. A consumer that keeps up passes it at once; one
-# that fell behind applies its backlog now. Then the rate the platform sustained with
-# every consumer's work done: the run's cycles over the run plus that catching up.
-consumers_drain() { # event type, the run's req/s
-    local type=$1 rps=$2 last behind started elapsed
+# After a run: how long the consumers of the vehicle service's events of type $1 take to
+# pass the last such event once the load has stopped. A consumer that keeps up passes it
+# at once; one that fell behind applies its backlog now. Then the rate the platform
+# sustained with every consumer's work done: the run's cycles over the run plus that
+# catching up.
+consumers_drain() { # event type, the run's req/s, consumers…
+    local type=$1 rps=$2 last behind started elapsed; shift 2
     last=$(sql "SELECT tx_id::text || ',' || position FROM vehicles.outbox_event
         WHERE event_type = '$type' ORDER BY tx_id DESC, position DESC LIMIT 1")
     started=$(date +%s.%N)
     while :; do
-        behind=$(sql "SELECT count(*) FROM (
-                SELECT tx_id, position FROM customers.event_cursor WHERE source = 'vehicles'
-                UNION ALL SELECT tx_id, position FROM callcenter.event_cursor WHERE source = 'vehicles'
-                UNION ALL SELECT tx_id, position FROM dealers.event_cursor WHERE source = 'vehicles'
-            ) c WHERE (c.tx_id, c.position) < ('${last%,*}'::xid8, ${last#*,})")
+        behind=$(sql "SELECT count(*) FROM ($(cursors_sql "$@")) c
+            WHERE (c.tx_id, c.position) < ('${last%,*}'::xid8, ${last#*,})")
         [ "$behind" = 0 ] && break
         if awk -v s="$started" -v n="$(date +%s.%N)" 'BEGIN { exit !(n - s > 600) }'; then
             printf '| %s consumers | cursors | | | | | | | FAILED: %s still behind after 600 s |\n' \
@@ -269,9 +282,24 @@ consumers_drain() { # event type, the run's req/s
         sleep 0.1
     done
     elapsed=$(awk -v s="$started" -v n="$(date +%s.%N)" 'BEGIN { print n - s }')
-    printf '| %s consumers (3) caught up after the load, s; sustained cycles/s | cursors | %.0f | | | | | | caught up %.1f s after the load stopped |\n' \
-        "$type" "$(awk -v r="$rps" -v d="$DURATION" -v e="$elapsed" 'BEGIN { print r * d / (d + e) }')" \
+    printf '| %s consumers (%d) caught up after the load, s; sustained cycles/s | cursors | %.0f | | | | | | caught up %.1f s after the load stopped |\n' \
+        "$type" "$#" "$(awk -v r="$rps" -v d="$DURATION" -v e="$elapsed" 'BEGIN { print r * d / (d + e) }')" \
         "$elapsed" >>results.md
+}
+
+# Runs a command while the consumers' lag of an event type is sampled, then reports it
+# and the catching up: event type, consumers (one word), command…
+with_consumer_lag() {
+    local type=$1 consumers sampler
+    read -ra consumers <<<"$2"
+    shift 2
+    sample_consumer_lag "$type" "${consumers[@]}" &
+    sampler=$!
+    "$@"
+    wait "$sampler"
+    consumer_lag_rows "$type" "${consumers[@]}"
+    consumers_drain "$type" "$(sed -n 's/^RESULT.* rps=\([0-9.]*\).*/\1/p' loadgen.out)" \
+        "${consumers[@]}"
 }
 
 {
@@ -299,17 +327,14 @@ for s in $SCENARIOS; do
     sale-cycle)
         # No SQL counterpart: this run measures the sale workload's events (VehicleSold).
         LABEL="Sale cycle (5 RPCs: produce, dispatch, receive, sell, deliver), cycles/s"
-        with_event_lag VehicleSold run_loadgen "$HQ_TOKEN" sale-cycle --new-from "$(next_free)" \
+        with_consumer_lag VehicleSold "$SALE_CONSUMERS" \
+            with_event_lag VehicleSold run_loadgen "$HQ_TOKEN" sale-cycle --new-from "$(next_free)" \
             --customers "$((CUSTOMERS > 0 ? CUSTOMERS : 1000000))"
         ;;
     repair-cycle)
         LABEL="Repair cycle (7 RPCs), cycles/s"
-        sample_consumer_lag RepairOrderClosed &
-        sampler=$!
-        with_event_lag RepairOrderClosed run_loadgen "$STATION_TOKEN" repair-cycle --station "$STATION"
-        wait "$sampler"
-        consumer_lag_rows RepairOrderClosed
-        consumers_drain RepairOrderClosed "$(sed -n 's/^RESULT.* rps=\([0-9.]*\).*/\1/p' loadgen.out)"
+        with_consumer_lag RepairOrderClosed "$REPAIR_CONSUMERS" \
+            with_event_lag RepairOrderClosed run_loadgen "$STATION_TOKEN" repair-cycle --station "$STATION"
         payload=$(sql "SELECT encode(payload, 'hex') FROM vehicles.outbox_event
             WHERE event_type = 'VehicleChanged' ORDER BY tx_id DESC, position DESC LIMIT 1")
         run_pgbench_timed vehicle_repair_cycle.sql -D vehicles="$VEHICLES" -D station="$STATION" \

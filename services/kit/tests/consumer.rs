@@ -19,7 +19,7 @@ use dealernet_kit::{
     auth::{Principal, Role},
     events::{
         self, Apply, ApplyError, Consumer, Cursor, Deliveries, EventSource, NewEvent, Outbox,
-        ParkedRetry, StreamRequest, StreamResponse,
+        ParkedRetry, StreamRequest,
     },
     local_pg::{self, LocalPostgres},
 };
