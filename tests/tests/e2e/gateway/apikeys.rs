@@ -121,7 +121,9 @@ async fn a_factory_key_registers_production_and_nothing_else() {
         .fetch_one(&mut db)
         .await
         .expect("the key's row");
-    let secret_part = secret.rsplit('_').next().expect("secret part");
+    // `dnk_<prefix>_<secret>`: the secret is base64url, which has '_' in it too.
+    let secret_part = secret.splitn(3, '_').nth(2).expect("secret part");
+    assert_eq!(secret_part.len(), 43, "{secret}");
     assert!(!stored.contains(secret_part), "{stored}");
 }
 
