@@ -15,7 +15,10 @@ use crate::{
     hotline::{complaint, now, open, registry_customer, step},
 };
 
-fn callback(customer: &str, purpose: pb::CallbackPurpose) -> pb::ScheduleCallbackRequest {
+pub(crate) fn callback(
+    customer: &str,
+    purpose: pb::CallbackPurpose,
+) -> pb::ScheduleCallbackRequest {
     pb::ScheduleCallbackRequest {
         callback: Some(pb::Callback {
             customer: customer.into(),
@@ -27,7 +30,7 @@ fn callback(customer: &str, purpose: pb::CallbackPurpose) -> pb::ScheduleCallbac
     }
 }
 
-async fn schedule(
+pub(crate) async fn schedule(
     agent: &mut CallCenterClient,
     req: pb::ScheduleCallbackRequest,
 ) -> Result<pb::Callback, tonic::Status> {

@@ -17,7 +17,7 @@ use dealernet_proto::{
 use dealernet_tests::{CallCenterClient, TestPlatform, test_config};
 
 use crate::{
-    callbacks::grant_phone,
+    callbacks::{self, grant_phone},
     hotline::{complaint, now, open, registry_customer},
     person,
     repair::delivered_car,
@@ -47,18 +47,8 @@ async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
 }
 
 async fn customer_request_call(agent: &mut CallCenterClient, customer: &str) {
-    agent
-        .schedule_callback(pb::ScheduleCallbackRequest {
-            callback: Some(pb::Callback {
-                customer: customer.into(),
-                reason: "asked to be called back".into(),
-                purpose: pb::CallbackPurpose::CustomerRequest as i32,
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("callback");
+    let request = callbacks::callback(customer, pb::CallbackPurpose::CustomerRequest);
+    callbacks::schedule(agent, request).await.expect("callback");
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use dealernet_tests::{Bearer, CallCenterClient, TEST_PURPOSE, TestPlatform};
 use tonic::Code;
 
 use crate::{
-    assert_invalid, assert_refused,
+    assert_invalid, assert_refused, callbacks,
     hotline::{now, registry_customer},
 };
 
@@ -48,20 +48,9 @@ async fn callback_and_interaction(agent: &mut CallCenterClient, customer: &str) 
         })
         .await
         .expect("interaction");
-    agent
-        .schedule_callback(pb::ScheduleCallbackRequest {
-            callback: Some(pb::Callback {
-                customer: customer.into(),
-                reason: "asked to be called back".into(),
-                purpose: pb::CallbackPurpose::CustomerRequest as i32,
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+    let request = callbacks::callback(customer, pb::CallbackPurpose::CustomerRequest);
+    callbacks::schedule(agent, request)
         .await
-        .expect("callback")
-        .into_inner()
-        .callback
         .expect("callback")
         .name
 }
