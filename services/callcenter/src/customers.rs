@@ -29,7 +29,6 @@ pub struct AccessRead<'a> {
 
 /// The organisation code the call center acts under.
 const SELF_ORG: &str = "CALLCENTER";
-const TOKEN_TTL_SECS: i64 = 300;
 
 /// The registry client.
 #[derive(Debug, Clone)]
@@ -68,16 +67,8 @@ impl Registry {
     fn as_self<T>(&self, message: T, purpose: &str) -> Result<Request<T>, Error> {
         let principal = Principal::new("callcenter-service", SELF_ORG, &[Role::System])
             .map_err(|e| Error::Unavailable(format!("cannot act as the call center: {e}")))?;
-        let mut request = Request::new(message);
-        let bearer = format!("Bearer {}", self.keys.mint(&principal, TOKEN_TTL_SECS));
-        let m = request.metadata_mut();
-        m.insert(
-            "authorization",
-            bearer
-                .parse()
-                .map_err(|_| Error::Unavailable("token is not ASCII".into()))?,
-        );
-        m.insert(
+        let mut request = self.keys.request(&principal, message);
+        request.metadata_mut().insert(
             "x-purpose",
             purpose
                 .parse()

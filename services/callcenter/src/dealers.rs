@@ -17,7 +17,6 @@ use uuid::Uuid;
 use crate::Error;
 
 const SELF_ORG: &str = "CALLCENTER";
-const TOKEN_TTL_SECS: i64 = 300;
 
 pub use pb::LeadInterest as Interest;
 
@@ -70,15 +69,7 @@ impl Network {
     fn as_self<T>(&self, message: T) -> Result<Request<T>, Error> {
         let principal = Principal::new("callcenter-service", SELF_ORG, &[Role::System])
             .map_err(|e| Error::Unavailable(format!("cannot act as the call center: {e}")))?;
-        let mut request = Request::new(message);
-        let bearer = format!("Bearer {}", self.keys.mint(&principal, TOKEN_TTL_SECS));
-        request.metadata_mut().insert(
-            "authorization",
-            bearer
-                .parse()
-                .map_err(|_| Error::Unavailable("token is not ASCII".into()))?,
-        );
-        Ok(request)
+        Ok(self.keys.request(&principal, message))
     }
 
     /// Hands a lead to the network, which routes it; refused with LEAD_NOT_ROUTED and

@@ -5,9 +5,8 @@ use dealernet_kit::auth::{Principal, Role, TokenKeys};
 use dealernet_kit::telemetry::{TracedChannel, traced};
 use dealernet_proto::vehicles::v1::{self as pb, vehicle_service_client::VehicleServiceClient};
 use secrecy::SecretString;
-use tonic::{Request, Status, transport::Channel};
+use tonic::{Status, transport::Channel};
 
-const TOKEN_TTL_SECS: i64 = 300;
 /// Affected vehicles asked for per call.
 const PAGE: i32 = 500;
 
@@ -47,18 +46,14 @@ impl Fleet {
     ) -> Result<(Vec<RecallOwner>, String), Status> {
         let principal = Principal::new("callcenter-service", "CALLCENTER", &[Role::System])
             .map_err(Status::internal)?;
-        let mut request = Request::new(pb::ListAffectedVehiclesRequest {
-            campaign: campaign.to_owned(),
-            completed: Some(false),
-            page_size: PAGE,
-            page_token: page_token.to_owned(),
-        });
-        let bearer = format!("Bearer {}", self.keys.mint(&principal, TOKEN_TTL_SECS));
-        request.metadata_mut().insert(
-            "authorization",
-            bearer
-                .parse()
-                .map_err(|_| Status::internal("token is not ASCII"))?,
+        let request = self.keys.request(
+            &principal,
+            pb::ListAffectedVehiclesRequest {
+                campaign: campaign.to_owned(),
+                completed: Some(false),
+                page_size: PAGE,
+                page_token: page_token.to_owned(),
+            },
         );
         let page = self
             .client

@@ -13,8 +13,6 @@ use crate::Error;
 
 /// The organisation code the vehicle service acts under.
 const SELF_ORG: &str = "VEHICLES";
-/// Lifetime of each call's token.
-const TOKEN_TTL_SECS: i64 = 300;
 
 /// Confirms customers against the registry.
 #[derive(Debug, Clone)]
@@ -40,18 +38,13 @@ impl CustomerDirectory {
     pub async fn confirm(&self, id: Uuid, purpose: &str) -> Result<Uuid, Error> {
         let principal = Principal::new("vehicles-service", SELF_ORG, &[Role::System])
             .map_err(|e| Error::Unavailable(format!("cannot act as the vehicle service: {e}")))?;
-        let mut request = Request::new(pb::GetCustomerRequest {
-            name: format!("customers/{id}"),
-        });
-        let bearer = format!("Bearer {}", self.keys.mint(&principal, TOKEN_TTL_SECS));
-        let metadata = request.metadata_mut();
-        metadata.insert(
-            "authorization",
-            bearer
-                .parse()
-                .map_err(|_| Error::Unavailable("token is not ASCII".into()))?,
+        let mut request = self.keys.request(
+            &principal,
+            pb::GetCustomerRequest {
+                name: format!("customers/{id}"),
+            },
         );
-        metadata.insert(
+        request.metadata_mut().insert(
             "x-purpose",
             purpose
                 .parse()

@@ -16,7 +16,6 @@ use tonic::{Code, Request, transport::Channel};
 use crate::Error;
 
 const SELF_ORG: &str = "VEHICLES";
-const TOKEN_TTL_SECS: i64 = 300;
 /// How long the outlet → region map is reused: regions change rarely, and an insight a
 /// few seconds behind a region change is still right about every car.
 const REGIONS_TTL: Duration = Duration::from_secs(30);
@@ -147,14 +146,6 @@ impl OutletDirectory {
     fn request<T>(&self, message: T) -> Result<Request<T>, Error> {
         let principal = Principal::new("vehicles-service", SELF_ORG, &[Role::System])
             .map_err(|e| Error::Unavailable(format!("cannot act as the vehicle service: {e}")))?;
-        let mut request = Request::new(message);
-        let bearer = format!("Bearer {}", self.keys.mint(&principal, TOKEN_TTL_SECS));
-        request.metadata_mut().insert(
-            "authorization",
-            bearer
-                .parse()
-                .map_err(|_| Error::Unavailable("token is not ASCII".into()))?,
-        );
-        Ok(request)
+        Ok(self.keys.request(&principal, message))
     }
 }

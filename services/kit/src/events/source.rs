@@ -12,9 +12,6 @@ use super::Cursor;
 use crate::auth::{Principal, Role, TokenKeys};
 use crate::telemetry::{TracedChannel, traced};
 
-/// Lifetime of each call's token.
-const TOKEN_TTL_SECS: i64 = 300;
-
 /// A message of some service's StreamEvents: an event (envelope and payload) or a
 /// checkpoint.
 pub trait Delivery: prost::Message + Default + Send + Sync + 'static {
@@ -66,16 +63,8 @@ pub struct Source<C> {
 }
 
 impl<C> Source<C> {
-    fn authorized<T>(&self, message: T) -> Result<Request<T>, Status> {
-        let mut request = Request::new(message);
-        let bearer = format!("Bearer {}", self.keys.mint(&self.principal, TOKEN_TTL_SECS));
-        request.metadata_mut().insert(
-            "authorization",
-            bearer
-                .parse()
-                .map_err(|_| Status::internal("token is not ASCII"))?,
-        );
-        Ok(request)
+    fn authorized<T>(&self, message: T) -> Request<T> {
+        self.keys.request(&self.principal, message)
     }
 }
 
@@ -165,7 +154,7 @@ macro_rules! event_source {
                     after_cursor: after.encode(),
                     event_types: types.iter().map(|t| (*t).to_owned()).collect(),
                     consumer: consumer.to_owned(),
-                })?;
+                });
                 let stream = self.client.clone().stream_events(request).await?.into_inner();
                 Ok(Box::pin(stream))
             }
@@ -174,7 +163,7 @@ macro_rules! event_source {
                 let request = self.authorized(dealernet_proto::$module::v1::AckEventsRequest {
                     consumer: consumer.to_owned(),
                     cursor: cursor.encode(),
-                })?;
+                });
                 self.client.clone().ack_events(request).await?;
                 Ok(())
             }
